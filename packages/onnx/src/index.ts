@@ -1,0 +1,6 @@
+export * from './builder.ts';
+export * from './errors.ts';
+export * from './ir.ts';
+export { dataTypeFromOnnx, dataTypeToOnnx, parseModel, serializeModel } from './serialize.ts';
+export * from './shapes.ts';
+export { topoSort } from './topo.ts';
