@@ -19,7 +19,8 @@ function gaussianUpdate(n: number, seed: number): Float32Array {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()) * 1e-3;
+  for (let i = 0; i < n; i++)
+    out[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()) * 1e-3;
   return out;
 }
 
@@ -78,7 +79,15 @@ for (const [name, options] of codecs) {
   ]);
 }
 
-const header = ['codec', 'encode MB/s', 'enc / copy', 'decode MB/s', 'dec / copy', 'ratio vs fp32', 'rel. error'];
+const header = [
+  'codec',
+  'encode MB/s',
+  'enc / copy',
+  'decode MB/s',
+  'dec / copy',
+  'ratio vs fp32',
+  'rel. error',
+];
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
 const line = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(widths[c])).join(' | ')} |`;
 console.log(`update: ${N} float32 values (${mb.toFixed(1)} MB), gaussian σ=1e-3; median of ${REPS} runs`);
