@@ -38,7 +38,7 @@ export const elementwiseRules: GradientRule[] = [
   broadcasting('Sub', (ctx, dy, i) => (i === 0 ? dy : ctx.op('Neg', [dy]))),
   broadcasting('Mul', (ctx, dy, i) => ctx.op('Mul', [dy, ctx.node.inputs[1 - i]])),
   broadcasting('Div', (ctx, dy, i) => {
-    const [a, b] = ctx.node.inputs;
+    const b = ctx.node.inputs[1];
     if (i === 0) return ctx.op('Div', [dy, b]);
     // d(a/b)/db = -y/b
     return ctx.op('Neg', [ctx.op('Div', [ctx.op('Mul', [dy, ctx.node.outputs[0]]), b])]);
