@@ -1,0 +1,49 @@
+import { parseArgs } from 'node:util';
+import { COMMANDS, type Command } from './commands/index.ts';
+import { formatError, UsageError } from './output.ts';
+
+const USAGE = `enjambre: peer-to-peer training with no central coordinator
+
+Usage: enjambre <command> [options]
+
+Commands:
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run \`enjambre <command> --help\` for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? 0 : 1;
+  }
+  if (name === '--version') {
+    console.log('0.1.0');
+    return 0;
+  }
+  const command: Command | undefined = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command '${name}'\n\n${USAGE}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${command.usage}`);
+  }
+  return (await command.run(parsed.values as Record<string, unknown>)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(formatError(err));
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);
