@@ -1,0 +1,204 @@
+/**
+ * `/enjambre/blob/1.0.0`: fetch a content-addressed blob from a peer over a direct stream.
+ *
+ * Request:  u32 length-prefixed frame [u8 version = 1][32-byte sha256].
+ * Response: [u8 status: 0 found, 1 not found][if found: f64 byte length] then the bytes in chunks; the server
+ *           closes its side after the last byte. The client checks the announced length against its bounds
+ *           before allocating, fails on a short or long body, and verifies the sha256 before accepting.
+ */
+import { pipe } from 'it-pipe';
+import { ByteReader, ByteWriter, fromHex, toHex } from './binary.ts';
+import { BlobStore, type BlobStoreOptions, isSha256Hex, sha256Hex } from './blob-store.ts';
+import {
+  AbortError,
+  BlobFetchError,
+  InvalidOptionError,
+  ProtocolError,
+  toError,
+  WireDecodeError,
+} from './errors.ts';
+import type { ByteStream, Host } from './host.ts';
+import { chunks, DEFAULT_PEER_TIMEOUT_MS, frame, StreamReader } from './stream-io.ts';
+
+/** Protocol id of the blob protocol. */
+export const BLOB_PROTOCOL = '/enjambre/blob/1.0.0';
+/** Default chunk size when serving a blob (bytes). */
+export const DEFAULT_BLOB_CHUNK_BYTES = 64 * 1024;
+
+const VERSION = 1;
+const STATUS_FOUND = 0;
+const STATUS_NOT_FOUND = 1;
+
+/** Options of {@link BlobService}. */
+export interface BlobServiceOptions extends BlobStoreOptions {
+  /** Chunk size when serving, bytes. Default {@link DEFAULT_BLOB_CHUNK_BYTES}. */
+  chunkBytes?: number;
+  /** Idle timeout per peer: a peer silent this long is abandoned, ms. Default {@link DEFAULT_PEER_TIMEOUT_MS}. */
+  peerTimeoutMs?: number;
+}
+
+/** Options of {@link BlobService.fetch}. */
+export interface FetchBlobOptions {
+  /** Candidate peers, tried in order (this node is skipped). */
+  from: string[];
+  /** Expected byte length (e.g. from the update message); a peer announcing another length is skipped. */
+  expectedLength?: number;
+  signal?: AbortSignal;
+}
+
+/** Serves the local {@link BlobStore} and fetches blobs from peers. */
+export class BlobService {
+  readonly store: BlobStore;
+  private readonly chunkBytes: number;
+  private readonly peerTimeoutMs: number;
+  private readonly inflight = new Map<string, Promise<Uint8Array>>();
+
+  constructor(
+    private readonly host: Host,
+    options: BlobServiceOptions = {},
+  ) {
+    this.store = new BlobStore(options);
+    this.chunkBytes = options.chunkBytes ?? DEFAULT_BLOB_CHUNK_BYTES;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    if (!Number.isInteger(this.chunkBytes) || this.chunkBytes < 1) {
+      throw new InvalidOptionError('chunkBytes', `expected a positive integer, got ${this.chunkBytes}`);
+    }
+  }
+
+  /** Registers the protocol handler (call after the host started). */
+  async start(): Promise<void> {
+    await this.host.handle(BLOB_PROTOCOL, (stream) => this.serve(stream));
+  }
+
+  async stop(): Promise<void> {
+    await this.host.unhandle(BLOB_PROTOCOL).catch(() => {});
+  }
+
+  private async serve(stream: ByteStream): Promise<void> {
+    const reader = new StreamReader(stream, this.peerTimeoutMs);
+    let hash: string;
+    try {
+      const req = new ByteReader(await reader.readFrame(64, 'blob request'));
+      const v = req.u8('blob.request.version');
+      if (v !== VERSION) throw new WireDecodeError('blob.request.version', `unsupported version ${v}`);
+      hash = toHex(req.raw('blob.request.hash', 32));
+      req.end('blob.request');
+    } catch (err) {
+      stream.abort(toError(err));
+      return;
+    }
+    const blob = this.store.get(hash);
+    const head = new ByteWriter(16);
+    if (blob === undefined) {
+      head.u8('status', STATUS_NOT_FOUND);
+      await stream.sink([head.finish()]);
+      return;
+    }
+    head.u8('status', STATUS_FOUND).uint53('length', blob.length);
+    const chunkBytes = this.chunkBytes;
+    await pipe(
+      function* () {
+        yield head.finish();
+        yield* chunks(blob, chunkBytes);
+      },
+      (source) => stream.sink(source),
+    );
+  }
+
+  /**
+   * Returns the blob with sha256 `hash`: from the local store, or fetched from the candidate peers in turn
+   * (verified, then stored so this node serves it too). Throws {@link BlobFetchError} listing why each peer
+   * failed, or {@link AbortError}.
+   */
+  async fetch(hash: string, options: FetchBlobOptions): Promise<Uint8Array> {
+    if (!isSha256Hex(hash))
+      throw new InvalidOptionError('hash', `expected a lowercase sha256 hex, got '${hash}'`);
+    const local = this.store.get(hash);
+    if (local !== undefined) return local;
+    const pending = this.inflight.get(hash);
+    if (pending !== undefined) return pending;
+    const p = this.fetchFromPeers(hash, options).finally(() => this.inflight.delete(hash));
+    this.inflight.set(hash, p);
+    return p;
+  }
+
+  private async fetchFromPeers(hash: string, options: FetchBlobOptions): Promise<Uint8Array> {
+    const { expectedLength, signal } = options;
+    if (expectedLength !== undefined && expectedLength > this.store.maxBlobBytes) {
+      throw new BlobFetchError(hash, [
+        {
+          peer: '(local)',
+          error: new InvalidOptionError(
+            'expectedLength',
+            `${expectedLength} bytes exceeds the blob limit ${this.store.maxBlobBytes}`,
+          ),
+        },
+      ]);
+    }
+    const attempts: { peer: string; error: Error }[] = [];
+    const tried = new Set<string>();
+    for (const peer of options.from) {
+      if (peer === this.host.peerId || tried.has(peer)) continue;
+      tried.add(peer);
+      if (signal?.aborted) throw new AbortError(`fetch of blob ${hash}`, { cause: signal.reason });
+      try {
+        const bytes = await this.fetchFrom(peer, hash, expectedLength, signal);
+        this.store.putVerified(hash, bytes);
+        return bytes;
+      } catch (err) {
+        if (err instanceof AbortError) throw err;
+        attempts.push({ peer, error: toError(err) });
+      }
+    }
+    throw new BlobFetchError(hash, attempts);
+  }
+
+  private async fetchFrom(
+    peer: string,
+    hash: string,
+    expectedLength: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
+    const stream = await this.host.openStream(peer, BLOB_PROTOCOL, { signal });
+    const reader = new StreamReader(stream, this.peerTimeoutMs, signal);
+    try {
+      const req = new ByteWriter(40)
+        .u8('version', VERSION)
+        .raw('hash', fromHex('hash', hash, 32))
+        .finish();
+      await stream.sink([frame(req)]);
+      const status = (await reader.readExactly(1, 'blob status'))[0];
+      if (status === STATUS_NOT_FOUND) throw reader.protocolError('peer does not hold the blob');
+      if (status !== STATUS_FOUND) throw reader.protocolError(`unknown status ${status}`);
+      const length = new ByteReader(await reader.readExactly(8, 'blob length')).f64('blob.length');
+      if (!Number.isSafeInteger(length) || length < 0 || length > this.store.maxBlobBytes) {
+        throw reader.protocolError(`announced length ${length} is not in [0, ${this.store.maxBlobBytes}]`);
+      }
+      if (expectedLength !== undefined && length !== expectedLength) {
+        throw reader.protocolError(`announced length ${length} differs from the expected ${expectedLength}`);
+      }
+      const out = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        if (reader.buffered === 0 && !(await reader.pull('blob body'))) {
+          throw reader.protocolError(`stream ended after ${got} of ${length} bytes`);
+        }
+        const part = reader.take(length - got);
+        out.set(part, got);
+        got += part.length;
+      }
+      if (reader.buffered > 0 || (await reader.pull('blob end'))) {
+        throw reader.protocolError(`peer sent more than the announced ${length} bytes`);
+      }
+      const actual = sha256Hex(out);
+      if (actual !== hash) throw reader.protocolError(`hash mismatch: received bytes hash to ${actual}`);
+      return out;
+    } catch (err) {
+      stream.abort(toError(err));
+      if (err instanceof ProtocolError || err instanceof AbortError) throw err;
+      throw new ProtocolError(peer, BLOB_PROTOCOL, toError(err).message, { cause: err });
+    } finally {
+      await stream.close().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * `@enjambre/swarm`: libp2p peers, the wire format, gossip topics, blob exchange and state sync.
+ */
+
+export {
+  BLOB_PROTOCOL,
+  type BlobServiceOptions,
+  DEFAULT_BLOB_CHUNK_BYTES,
+  type FetchBlobOptions,
+} from './blob-protocol.ts';
+export {
+  BlobStore,
+  type BlobStoreOptions,
+  DEFAULT_BLOB_STORE_MAX_BYTES,
+  DEFAULT_MAX_BLOB_BYTES,
+  isSha256Hex,
+  sha256Hex,
+} from './blob-store.ts';
+export * from './errors.ts';
+export { TypedEventTarget } from './events.ts';
+export type { ByteStream, ByteStreamHandler, GossipVerdict, Host, HostTraffic } from './host.ts';
+export {
+  DEFAULT_BOOTSTRAP_DELAY_MS,
+  DEFAULT_GOSSIP_HEARTBEAT_MS,
+  DEFAULT_LISTEN,
+  DEFAULT_MDNS_INTERVAL_MS,
+  DEFAULT_REDIAL_INTERVAL_MS,
+  generateSwarmKey,
+  type HostOptions,
+  loadOrCreateIdentity,
+  type MdnsOptions,
+  parseSwarmKey,
+  readSwarmKeyFile,
+  writeSwarmKeyFile,
+} from './libp2p-node.ts';
+export {
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  DEFAULT_SNAPSHOT_PEERS,
+  DEFAULT_SNAPSHOT_QUORUM,
+  type FetchSnapshotOptions,
+  type RefusalEvent,
+  type RunIdentity,
+  type SnapshotProvider,
+  type SnapshotResult,
+  STATE_PROTOCOL,
+} from './state-sync.ts';
+export { DEFAULT_PEER_TIMEOUT_MS } from './stream-io.ts';
+export {
+  createSwarmNode,
+  DEFAULT_INLINE_THRESHOLD_BYTES,
+  type HeartbeatInput,
+  type MessageValidator,
+  type PublishReport,
+  type SwarmEvents,
+  type SwarmMessageEvent,
+  SwarmNode,
+  type SwarmNodeOptions,
+  type TopicMessages,
+  type TrafficStats,
+  type UpdateInput,
+} from './swarm-node.ts';
+export { type RunTopics, type TopicKind, topicsFor } from './topics.ts';
+export * from './wire.ts';
