@@ -202,14 +202,15 @@ export const shapeRules: GradientRule[] = [
       let [a, b] = ctx.node.inputs;
       const [a0, b0] = [a, b];
       let g = dy;
-      // Vectors are matrices with a unit dimension, as numpy treats them.
-      if (ctx.rank(a) === 1) {
-        a = ctx.op('Unsqueeze', [a, ctx.ints([0])]);
-        g = ctx.op('Unsqueeze', [g, ctx.ints([-2])]);
-      }
+      // Vectors are matrices with a unit dimension, as numpy treats them. b first: when both are
+      // vectors dy is a scalar, and only after its trailing axis is restored does -2 exist.
       if (ctx.rank(b) === 1) {
         b = ctx.op('Unsqueeze', [b, ctx.ints([-1])]);
         g = ctx.op('Unsqueeze', [g, ctx.ints([-1])]);
+      }
+      if (ctx.rank(a) === 1) {
+        a = ctx.op('Unsqueeze', [a, ctx.ints([0])]);
+        g = ctx.op('Unsqueeze', [g, ctx.ints([-2])]);
       }
       const da = ctx.needs(0) ? ctx.unbroadcast(ctx.op('MatMul', [g, swapLast(ctx, b)]), a) : undefined;
       const db = ctx.needs(1) ? ctx.unbroadcast(ctx.op('MatMul', [swapLast(ctx, a), g]), b) : undefined;
