@@ -1,0 +1,5 @@
+export * from './checkpoint.ts';
+export * from './errors.ts';
+export * from './export.ts';
+export * from './providers.ts';
+export * from './session.ts';
