@@ -1,0 +1,80 @@
+import {
+  type GradcheckReport,
+  gradcheck,
+  type HostTensor,
+  meanSquaredError,
+  softmaxCrossEntropy,
+} from '@enjambre/autograd';
+import { cloneGraph, type Graph, GraphBuilder, makeModel } from '@enjambre/onnx';
+import { ortRunner } from '../../autograd/test/ort-runner.ts';
+import type { BuiltModel } from '../src/index.ts';
+
+export { ortRunner };
+
+/** The model's forward graph with its labels input and the loss from losses.ts attached. */
+export function withLoss(model: BuiltModel): { graph: Graph; loss: string } {
+  const graph = cloneGraph(model.graph);
+  const b = new GraphBuilder(graph, 'test/');
+  b.input(model.labels.name, model.labels.dtype, model.labels.shape);
+  const loss =
+    model.loss === 'cross-entropy'
+      ? softmaxCrossEntropy(b, model.output, model.labels.name)
+      : meanSquaredError(b, model.output, model.labels.name);
+  return { graph, loss };
+}
+
+/**
+ * Gradient check of every trainable parameter of `model` on real onnxruntime runs. `batch`
+ * replaces the symbolic batch dimension (the autodiff's MSE backward needs static shapes).
+ */
+export function checkGradients(
+  model: BuiltModel,
+  feeds: Record<string, HostTensor>,
+  samplesPerParam = 6,
+  batch?: number,
+): Promise<GradcheckReport> {
+  const { graph, loss } = withLoss(model);
+  if (batch !== undefined) {
+    for (const v of graph.inputs) v.type.shape = v.type.shape?.map((d) => (d === 'batch' ? batch : d));
+  }
+  return gradcheck(graph, { loss, feeds, params: model.trainable, samplesPerParam, seed: 11 }, ortRunner);
+}
+
+/** Runs the forward graph once and returns every output. */
+export async function runForward(
+  model: BuiltModel,
+  feeds: Record<string, HostTensor>,
+): Promise<Record<string, HostTensor>> {
+  const runner = await ortRunner(makeModel(model.graph));
+  return runner.run(feeds);
+}
+
+/** A seeded uniform float32 tensor in [-1, 1). */
+export function randomFloats(dims: number[], seed: number): HostTensor {
+  let s = seed >>> 0;
+  const n = dims.reduce((a, d) => a * d, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = (s / 4294967296) * 2 - 1;
+  }
+  return { dtype: 'float32', dims, data };
+}
+
+/** A seeded int64 tensor of values in [0, max). */
+export function randomInts(dims: number[], max: number, seed: number): HostTensor {
+  let s = seed >>> 0;
+  const n = dims.reduce((a, d) => a * d, 1);
+  const data = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = BigInt(Math.floor((s / 4294967296) * max));
+  }
+  return { dtype: 'int64', dims, data };
+}
+
+export function initializer(model: BuiltModel, name: string): Float32Array | Float64Array {
+  const t = model.graph.initializers.find((i) => i.name === name);
+  if (!t) throw new Error(`no initializer ${name}`);
+  return t.data as Float32Array | Float64Array;
+}
