@@ -352,7 +352,16 @@ export async function loadCsv(spec: CsvSpec, options: LoadOptions = {}): Promise
   const categorical = optionalStringList(ctx, spec.categorical, 'categorical');
   const missingValues = optionalStringList(ctx, spec.missingValues, 'missingValues');
   const standardize = optionalBoolean(ctx, spec.standardize, 'standardize', DEFAULT_STANDARDIZE);
-  if (spec.encoding !== undefined) checkEncoding(ctx, spec.encoding);
+  if (spec.encoding !== undefined) {
+    checkEncoding(ctx, spec.encoding);
+    if (spec.encoding.target.name !== spec.target) {
+      throw new InvalidSpecError(
+        fieldName(ctx, 'target'),
+        spec.target,
+        `the target of the given encoding ('${spec.encoding.target.name}')`,
+      );
+    }
+  }
 
   const trainFile = await resolveFile(ctx, spec.path, 'path');
   const valFile =

@@ -43,6 +43,8 @@ export interface ReadIdxOptions {
 }
 
 const IDX_UBYTE = 0x08;
+/** `v / 255` as float32 for every byte value. */
+const SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
 /** Read a uint8 idx file (gzipped or not). Errors name the file. */
 export async function readIdx(file: string, options: ReadIdxOptions = {}): Promise<IdxArray> {
@@ -66,9 +68,13 @@ export async function readIdx(file: string, options: ReadIdxOptions = {}): Promi
           chunks.push(head);
         }
       }
-      if (header !== undefined && options.limit !== undefined && have >= header.start + header.need) {
-        complete = true;
-        break;
+      if (header !== undefined && have >= header.start + header.need) {
+        if (options.limit !== undefined) {
+          complete = true;
+          break;
+        }
+        // never hold more than the header announces (a hostile or corrupt file could be huge)
+        if (have > header.start + header.need) break;
       }
     }
   } catch (err) {
@@ -99,7 +105,7 @@ export async function readIdx(file: string, options: ReadIdxOptions = {}): Promi
   if (!complete && options.limit === undefined && available > header.need) {
     throw new DataFormatError(
       file,
-      `has ${available - header.need} bytes after the ${header.need} that its header ${JSON.stringify(header.headerDims)} announces`,
+      `has at least ${available - header.need} bytes after the ${header.need} that its header ${JSON.stringify(header.headerDims)} announces`,
     );
   }
   const data = new Uint8Array(all.buffer, all.byteOffset + header.start, header.need);
@@ -189,7 +195,7 @@ export class MnistDataset implements Dataset {
     for (let b = 0; b < n; b++) {
       const src = indices[b] * p;
       const dst = b * p;
-      for (let j = 0; j < p; j++) x[dst + j] = this.images[src + j] / 255;
+      for (let j = 0; j < p; j++) x[dst + j] = SCALE[this.images[src + j]];
       y[b] = BigInt(this.classes[indices[b]]);
     }
     const dims = this.layout === 'image' ? [n, 1, this.rows, this.cols] : [n, p];

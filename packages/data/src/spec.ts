@@ -35,7 +35,8 @@ export interface TextSpec {
   /**
    * `'char'`: one token per Unicode code point, vocabulary = the sorted unique code points of the
    * data (train and validation files together), stored in the result's `info.vocab`.
-   * `'byte'`: one token per byte, vocabulary size 256. Default `'char'`.
+   * `'byte'`: one token per byte, vocabulary size 256. Default: the kind of `vocab` when one is
+   * given, else `'char'`.
    */
   tokenizer?: 'char' | 'byte';
   /** Tokens per example window. Default `64` ({@link DEFAULT_CONTEXT}). */

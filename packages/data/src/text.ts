@@ -174,12 +174,13 @@ export async function loadText(
   tuning: TextTuning = {},
 ): Promise<LoadedData<TextInfo>> {
   const ctx = makeContext(options);
+  const vocabKind = (spec.vocab as { kind?: unknown } | undefined)?.kind;
   const tokenizer = optionalEnum(
     ctx,
     spec.tokenizer,
     'tokenizer',
     ['char', 'byte'] as const,
-    DEFAULT_TOKENIZER,
+    vocabKind === 'byte' || vocabKind === 'char' ? vocabKind : DEFAULT_TOKENIZER,
   );
   const context = optionalNumber(ctx, spec.context, 'context', DEFAULT_CONTEXT, { integer: true, min: 1 });
   const fraction = optionalNumber(

@@ -188,6 +188,9 @@ describe('penguins (categorical columns and missing values)', () => {
     });
     const x0 = all(first.train).inputs.data.subarray(0, 9 * 11);
     expect(all(again.train).inputs.data.subarray(0, 9 * 11)).toEqual(x0);
+    await expect(
+      loadCsv({ format: 'csv', path: other, target: 'island', validationFraction: 0, encoding }),
+    ).rejects.toThrow(/'target'.*'species'/);
     const last = (all(again.train).inputs.data as Float32Array).subarray(9 * 11, 10 * 11);
     expect(Array.from(last.subarray(0, 4))).toEqual([0, 0, 0, 1]);
   });

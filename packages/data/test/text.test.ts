@@ -227,7 +227,13 @@ describe('vocabularies and explicit files', () => {
       InvalidSpecError,
     );
     await expect(
-      loadText({ format: 'text', path: file, context: 2, vocab: { kind: 'byte', size: 256 } }),
+      loadText({
+        format: 'text',
+        path: file,
+        context: 2,
+        tokenizer: 'char',
+        vocab: { kind: 'byte', size: 256 },
+      }),
     ).rejects.toThrow(/tokenizer/);
   });
 });
@@ -258,7 +264,14 @@ describe('errors', () => {
     await expect(
       loadText({ format: 'text', path: file, context: 4, streamThresholdBytes: 0, cacheDir: tmp }),
     ).rejects.toThrow(/not valid UTF-8/);
-    // the byte tokenizer accepts it
+    // a saved byte vocabulary implies the byte tokenizer, which accepts any bytes
+    const viaVocab = await loadText({
+      format: 'text',
+      path: file,
+      context: 4,
+      vocab: { kind: 'byte', size: 256 },
+    });
+    expect(viaVocab.info.vocabSize).toBe(256);
     const bytes = await loadText({ format: 'text', path: file, context: 4, tokenizer: 'byte' });
     expect(bytes.train.size).toBeGreaterThan(0);
   });
