@@ -633,6 +633,12 @@ function divideSymbolic(input: Dim[], known: Dim[]): Dim {
   const d = product(den);
   if (typeof n === 'number' && typeof d === 'number') return n / d;
   if (den.length === 0) return n;
+  // Numeric factors cancel on their own: [batch, 12] → [-1, 3, 4] gives batch, not (batch*12)/(3*4).
+  const numSyms = num.filter((x) => typeof x === 'string');
+  const numInt = product(num.filter((x) => typeof x === 'number'));
+  if (typeof d === 'number' && typeof numInt === 'number' && numInt % d === 0) {
+    return product(numInt / d === 1 ? numSyms : [numInt / d, ...numSyms]);
+  }
   return `(${num.join('*')})/(${den.join('*')})`;
 }
 
