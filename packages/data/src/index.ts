@@ -47,6 +47,7 @@ export type {
   SyntheticSpec,
   TextSpec,
 } from './spec.ts';
+export { randomSplit, type ShardOptions, SubsetDataset, shardDataset } from './split.ts';
 export {
   loadSynthetic,
   resolveSyntheticSpec,
