@@ -112,7 +112,7 @@ export class FeistelPermutation {
     while (2 ** bits < size) bits += 2;
     this.halfBits = bits / 2;
     this.halfSize = 2 ** this.halfBits;
-    this.mask = this.halfBits >= 32 ? 0xffffffff : this.halfSize - 1;
+    this.mask = this.halfSize - 1;
     this.keys = [0, 1, 2, 3].map((r) => hashWords(0x5eed, r, ...seedWords));
   }
 
