@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type AttrInput,
   broadcastShapes,
   type Dim,
   float,
@@ -12,7 +13,7 @@ import {
 function infer(
   op: string,
   shapes: Dim[][],
-  attrs: Record<string, Parameters<GraphBuilder['op']>[2][string]> = {},
+  attrs: Record<string, AttrInput> = {},
   extra: (b: GraphBuilder) => string[] = () => [],
   outputs = 1,
 ): (Dim[] | undefined)[] {
