@@ -78,3 +78,25 @@ export function initializer(model: BuiltModel, name: string): Float32Array | Flo
   if (!t) throw new Error(`no initializer ${name}`);
   return t.data as Float32Array | Float64Array;
 }
+
+/**
+ * Moves a freshly initialised model away from its special starting point for a gradient check:
+ * weights scaled by `scale`, biases and layer-norm parameters set to seeded random values, so
+ * that every gradient is well above finite-difference noise and no term is trivially zero.
+ */
+export function perturb(model: BuiltModel, scale: number, seed = 1): void {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 4294967296) * 2 - 1;
+  };
+  for (const t of model.graph.initializers) {
+    const a = t.data as Float32Array | Float64Array;
+    const isNorm = /(^|\.)ln/.test(t.name);
+    for (let i = 0; i < a.length; i++) {
+      if (isNorm && t.name.endsWith('.weight')) a[i] = 1 + 0.3 * next();
+      else if (t.name.endsWith('.bias')) a[i] = 0.2 * next();
+      else a[i] *= scale;
+    }
+  }
+}

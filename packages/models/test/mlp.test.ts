@@ -146,7 +146,9 @@ describe('mlp', () => {
     const mean = w.reduce((s, v) => s + v, 0) / w.length;
     expect(Math.abs(mean)).toBeLessThan(0.05);
     // Pinned values: the stream must never change, or peers running different versions diverge.
-    expect(Array.from(w.slice(0, 3))).toEqual([0.15015503764152527, -0.26732099056243896, 0.32778263092041016]);
+    expect(Array.from(w.slice(0, 3))).toEqual([
+      0.15015503764152527, -0.26732099056243896, 0.32778263092041016,
+    ]);
   });
 
   it('rebuilds the same model from its metadata', () => {
