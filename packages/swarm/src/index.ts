@@ -2,6 +2,7 @@
  * `@enjambre/swarm`: libp2p peers, the wire format, gossip topics, blob exchange and state sync.
  */
 
+export * from './averaging/index.ts';
 export {
   BLOB_PROTOCOL,
   type BlobServiceOptions,
@@ -20,7 +21,7 @@ export * from './errors.ts';
 export { TypedEventTarget } from './events.ts';
 export type { ByteStream, ByteStreamHandler, GossipVerdict, Host, HostTraffic } from './host.ts';
 export {
-  DEFAULT_BOOTSTRAP_DELAY_MS,
+  DEFAULT_BOOTSTRAP_WAIT_MS,
   DEFAULT_GOSSIP_HEARTBEAT_MS,
   DEFAULT_LISTEN,
   DEFAULT_MDNS_INTERVAL_MS,

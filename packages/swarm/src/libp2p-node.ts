@@ -11,7 +11,6 @@ import { type GossipSub, gossipsub } from '@chainsafe/libp2p-gossipsub';
 import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { bootstrap } from '@libp2p/bootstrap';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { identify } from '@libp2p/identify';
 import {
@@ -49,8 +48,8 @@ import type {
 
 /** Default listen address: every IPv4 interface, a free TCP port. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0'] as const;
-/** Default delay before the bootstrap list is dialled after start (ms). */
-export const DEFAULT_BOOTSTRAP_DELAY_MS = 50;
+/** Default time `start()` waits for the first dials of the bootstrap list (ms); dials go on in the background. */
+export const DEFAULT_BOOTSTRAP_WAIT_MS = 3_000;
 /** Default interval at which the bootstrap list is re-dialled while this node has no connection (ms). */
 export const DEFAULT_REDIAL_INTERVAL_MS = 5_000;
 /** Default mDNS query interval (ms). */
@@ -85,8 +84,11 @@ export interface HostOptions {
   announce?: string[];
   /** Multiaddrs (with `/p2p/<id>`) dialled at start and re-dialled while disconnected. Default: none. */
   bootstrap?: string[];
-  /** Delay before dialling the bootstrap list, ms. Default {@link DEFAULT_BOOTSTRAP_DELAY_MS}. */
-  bootstrapDelayMs?: number;
+  /**
+   * How long `start()` waits for the bootstrap dials to settle, ms. Failed dials are not errors (the list is
+   * re-dialled while disconnected). Default {@link DEFAULT_BOOTSTRAP_WAIT_MS}.
+   */
+  bootstrapWaitMs?: number;
   /** Re-dial interval while no peer is connected, ms (0 disables). Default {@link DEFAULT_REDIAL_INTERVAL_MS}. */
   redialIntervalMs?: number;
   /** LAN discovery by mDNS; discovered peers are dialled. `true` uses defaults. Default `false`. */
@@ -249,12 +251,9 @@ export async function createLibp2pHost(options: HostOptions = {}): Promise<Host>
     ]),
   );
 
+  // The bootstrap list is dialled by the host itself (at start, and again while disconnected), so start()
+  // can wait for it; @libp2p/bootstrap would only dial once, after a timer.
   const discovery = [];
-  if (options.bootstrap !== undefined && options.bootstrap.length > 0) {
-    discovery.push(
-      bootstrap({ list: options.bootstrap, timeout: options.bootstrapDelayMs ?? DEFAULT_BOOTSTRAP_DELAY_MS }),
-    );
-  }
   if (options.mdns) {
     const m = options.mdns === true ? {} : options.mdns;
     discovery.push(mdns({ interval: m.intervalMs ?? DEFAULT_MDNS_INTERVAL_MS, serviceTag: m.serviceTag }));
@@ -346,13 +345,36 @@ class Libp2pHost implements Host {
     this.started = true;
     const interval = this.options.redialIntervalMs ?? DEFAULT_REDIAL_INTERVAL_MS;
     const list = this.options.bootstrap ?? [];
-    if (interval > 0 && list.length > 0) {
+    if (list.length === 0) return;
+    if (interval > 0) {
       this.redialTimer = setInterval(() => {
         if (this.node.getConnections().length > 0) return;
-        for (const a of list) this.node.dial(multiaddr(a)).catch(() => {});
+        void this.dialBootstrap(list);
       }, interval);
       this.redialTimer.unref?.();
     }
+    const waitMs = this.options.bootstrapWaitMs ?? DEFAULT_BOOTSTRAP_WAIT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.dialBootstrap(list),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Dials every bootstrap address not yet connected; never rejects. */
+  private async dialBootstrap(list: string[]): Promise<void> {
+    await Promise.allSettled(
+      list.map(async (a) => {
+        const ma = multiaddr(a);
+        const id = ma.getPeerId();
+        if (id === this.peerId) return;
+        if (id !== null && this.node.getConnections(peerIdFromString(id)).length > 0) return;
+        await this.node.dial(ma);
+      }),
+    );
   }
 
   async stop(): Promise<void> {

@@ -42,7 +42,6 @@ export async function startNode(
   const node = await createSwarmNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
     gossipHeartbeatMs: 100,
-    bootstrapDelayMs: 0,
     ...options,
   });
   started.push(node);
