@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './export.ts';
 export * from './providers.ts';
 export * from './session.ts';
+export * from './trainer.ts';

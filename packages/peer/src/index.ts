@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './local.ts';
+export { learningRateSchedule } from './schedule.ts';
+export * from './setup.ts';

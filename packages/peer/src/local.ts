@@ -1,0 +1,190 @@
+import { existsSync } from 'node:fs';
+import type { HostTensor } from '@enjambre/autograd';
+import { BatchSampler, type SamplerState } from '@enjambre/data';
+import { readCheckpoint, type TrainBatch, writeCheckpoint } from '@enjambre/runtime';
+import { ResumeError } from './errors.ts';
+import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
+
+export interface TrainProgress {
+  step: number;
+  maxSteps: number | undefined;
+  /** Mean loss of the updates since the previous report. */
+  loss: number;
+  lr: number;
+  samplesPerSecond: number;
+  /** Seconds left at the current rate, when maxSteps is known. */
+  etaSeconds: number | undefined;
+}
+
+export interface EvalReport {
+  step: number;
+  valLoss: number;
+  valAccuracy?: number;
+}
+
+export interface LocalTrainingOptions {
+  /** Stop after this many updates in total. Default: the config's training.maxSteps. */
+  maxSteps?: number;
+  /** Where checkpoints go. Default: `<workDir>/checkpoint.safetensors`. */
+  checkpointPath?: string;
+  /** Continue from the checkpoint at checkpointPath when it exists. */
+  resume?: boolean;
+  onProgress?: (p: TrainProgress) => void;
+  onEval?: (e: EvalReport) => void;
+  onCheckpoint?: (path: string, step: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface LocalTrainingResult {
+  steps: number;
+  /** Mean training loss over the last updates (up to 50). */
+  trainLoss: number;
+  valLoss: number;
+  valAccuracy?: number;
+  samplesPerSecond: number;
+  executionProvider: string;
+  checkpoint: string | undefined;
+  seconds: number;
+}
+
+const LOSS_WINDOW = 50;
+
+/** Single-node training: batches from the node's data, periodic validation, checkpoints, resume. */
+export async function trainLocally(
+  setup: TrainingSetup,
+  opts: LocalTrainingOptions = {},
+): Promise<LocalTrainingResult> {
+  const t = setup.config.training;
+  const maxSteps = opts.maxSteps ?? t.maxSteps;
+  if (maxSteps === undefined)
+    throw new ResumeError('set training.maxSteps in the config or pass --max-steps');
+  const checkpoint = opts.checkpointPath ?? `${setup.config.node.workDir}/checkpoint.safetensors`;
+  let sampler = setup.sampler;
+  if (opts.resume) sampler = (await resumeFrom(setup, checkpoint)) ?? sampler;
+
+  const { trainer } = setup;
+  const chunk = setup.compiled.stepsPerRun;
+  const recent: number[] = [];
+  const start = performance.now();
+  let samples = 0;
+  let lastReport = start;
+  let lastReportSamples = 0;
+  let pendingLoss: number[] = [];
+  const lr = (step: number) => trainerLr(setup, step);
+
+  const save = async () => {
+    await writeCheckpoint(checkpoint, checkpointTensors(setup), checkpointMetadata(setup, sampler.state()), {
+      signal: opts.signal,
+    });
+    opts.onCheckpoint?.(checkpoint, trainer.step);
+  };
+  const evaluate = async (): Promise<EvalReport> => {
+    const r = await trainer.evaluate(evaluationBatches(setup, t.evalBatches), opts.signal);
+    const report = { step: trainer.step, valLoss: r.loss, valAccuracy: r.accuracy };
+    opts.onEval?.(report);
+    return report;
+  };
+
+  while (trainer.step < maxSteps) {
+    opts.signal?.throwIfAborted();
+    const n = Math.min(chunk, maxSteps - trainer.step);
+    const batches: TrainBatch[] = [];
+    for (let i = 0; i < n; i++)
+      batches.push(toTrainBatch(setup.compiled, setup.data.train.batch(sampler.next())));
+    const before = trainer.step;
+    const { losses } = await trainer.train(batches, opts.signal);
+    samples += n * setup.batchSize;
+    recent.push(...losses);
+    pendingLoss.push(...losses);
+    if (recent.length > LOSS_WINDOW) recent.splice(0, recent.length - LOSS_WINDOW);
+
+    const now = performance.now();
+    if (now - lastReport > 500 || trainer.step >= maxSteps) {
+      const rate = ((samples - lastReportSamples) * 1000) / Math.max(1, now - lastReport);
+      const overall = (samples * 1000) / Math.max(1, now - start);
+      opts.onProgress?.({
+        step: trainer.step,
+        maxSteps,
+        loss: mean(pendingLoss),
+        lr: lr(trainer.step - 1),
+        samplesPerSecond: rate,
+        etaSeconds: ((maxSteps - trainer.step) * setup.batchSize) / Math.max(1e-9, overall),
+      });
+      lastReport = now;
+      lastReportSamples = samples;
+      pendingLoss = [];
+    }
+    if (crossed(before, trainer.step, t.evalEvery) && trainer.step < maxSteps) await evaluate();
+    if (crossed(before, trainer.step, t.checkpointEvery)) await save();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const final = await trainer.evaluate(evaluationBatches(setup), opts.signal);
+  opts.onEval?.({ step: trainer.step, valLoss: final.loss, valAccuracy: final.accuracy });
+  await save();
+  return {
+    steps: trainer.step,
+    trainLoss: mean(recent),
+    valLoss: final.loss,
+    valAccuracy: final.accuracy,
+    samplesPerSecond: samples / Math.max(1e-9, seconds),
+    executionProvider: setup.provider,
+    checkpoint,
+    seconds,
+  };
+}
+
+/** Whether a multiple of `every` lies in (before, after]. */
+function crossed(before: number, after: number, every: number): boolean {
+  return every > 0 && Math.floor(after / every) > Math.floor(before / every);
+}
+
+function mean(xs: number[]): number {
+  return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function trainerLr(setup: TrainingSetup, step: number): number {
+  return setup.lr(Math.max(0, step));
+}
+
+/** Tensors of a checkpoint: parameters under their own names, optimizer state under `optimizer/`. */
+export function checkpointTensors(setup: TrainingSetup): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = { ...setup.trainer.parameters() };
+  for (const [name, t] of Object.entries(setup.trainer.optimizerState())) out[`optimizer/${name}`] = t;
+  return out;
+}
+
+export function checkpointMetadata(
+  setup: TrainingSetup,
+  sampler: SamplerState,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    format: 'enjambre-checkpoint/1',
+    step: setup.trainer.step,
+    configHash: setup.configHash,
+    model: setup.model.metadata,
+    data: setup.data.info,
+    sampler,
+    ...extra,
+  };
+}
+
+/** Loads parameters, optimizer state and data position from a checkpoint of the same run. */
+async function resumeFrom(setup: TrainingSetup, file: string): Promise<BatchSampler | undefined> {
+  if (!existsSync(file)) return undefined;
+  const ck = await readCheckpoint(file);
+  if (ck.metadata.configHash !== setup.configHash) {
+    throw new ResumeError(
+      `${file} was written by a run with another model or training config (hash ${ck.metadata.configHash?.slice(0, 12)}…, this config ${setup.configHash.slice(0, 12)}…)`,
+    );
+  }
+  const params: Record<string, HostTensor> = {};
+  const state: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(ck.tensors)) {
+    if (name.startsWith('optimizer/')) state[name.slice('optimizer/'.length)] = t;
+    else params[name] = t;
+  }
+  setup.trainer.setParameters(params);
+  setup.trainer.setOptimizerState(state, Number(ck.metadata.step));
+  return BatchSampler.fromState(JSON.parse(ck.metadata.sampler) as SamplerState);
+}
