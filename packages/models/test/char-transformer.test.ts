@@ -42,7 +42,7 @@ describe('char-transformer', () => {
     const a = createModel(opts, text);
     const b = createModel(opts, text);
     expect(a.graph.initializers).toEqual(b.graph.initializers);
-    const std = (v: Float32Array | Float64Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
+    const std = (v: Float64Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
     expect(std(initializer(a, 'h.0.mlp.fc.weight'))).toBeCloseTo(0.02, 3);
     expect(std(initializer(a, 'h.0.mlp.proj.weight'))).toBeCloseTo(0.02 / Math.sqrt(6), 3);
     expect(std(initializer(a, 'h.2.attn.proj.weight'))).toBeCloseTo(0.02 / Math.sqrt(6), 3);
@@ -74,8 +74,7 @@ describe('char-transformer', () => {
   it('is causal: changing a later token leaves earlier logits unchanged', async () => {
     // Larger init so that attention really mixes positions.
     const m = createModel({ ...tiny, seed: 5 }, text);
-    for (const t of m.graph.initializers)
-      if (t.name.startsWith('h.')) t.data.forEach((v, i, a) => ((a as Float32Array)[i] = Number(v) * 20));
+    perturb(m, 20);
     const a = randomInts([2, 5], 7, 3);
     const b = { ...a, data: (a.data as BigInt64Array).slice() };
     const bd = b.data as BigInt64Array;
@@ -111,8 +110,7 @@ describe('char-transformer', () => {
   it('passes a float32 gradient check with the exact (Erf) GELU', async () => {
     const m = createModel({ ...tiny, layers: 1, seed: 3 }, text);
     // Weights large enough that every gradient is well above float32 noise.
-    for (const t of m.graph.initializers)
-      if (!t.name.includes('ln')) t.data.forEach((v, i, a) => ((a as Float32Array)[i] = Number(v) * 25));
+    perturb(m, 25);
     const report = await checkGradients(
       m,
       { input: randomInts([2, 5], 7, 4), labels: randomInts([2, 5], 7, 6) },

@@ -73,10 +73,11 @@ export function randomInts(dims: number[], max: number, seed: number): HostTenso
   return { dtype: 'int64', dims, data };
 }
 
-export function initializer(model: BuiltModel, name: string): Float32Array | Float64Array {
+/** A copy of an initializer's values, widened to float64. */
+export function initializer(model: BuiltModel, name: string): Float64Array {
   const t = model.graph.initializers.find((i) => i.name === name);
   if (!t) throw new Error(`no initializer ${name}`);
-  return t.data as Float32Array | Float64Array;
+  return Float64Array.from(t.data as Float32Array | Float64Array);
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   ModelOptionError,
   modelFromMetadata,
 } from '../src/index.ts';
-import { checkGradients, initializer, randomFloats, randomInts, runForward } from './helpers.ts';
+import { checkGradients, initializer, perturb, randomFloats, randomInts, runForward } from './helpers.ts';
 
 const mnistLike: DataInfo = {
   inputs: { dtype: 'float32', shape: [1, 6, 6] },
@@ -60,9 +60,7 @@ describe('mlp', () => {
     for (const activation of ['relu', 'tanh', 'gelu'] as const) {
       const m = createModel({ kind: 'mlp', hidden: [16, 8], activation, seed: 3 }, mnistLike);
       // Non-zero biases so that they are exercised too.
-      for (const t of m.graph.initializers)
-        if (t.name.endsWith('.bias'))
-          t.data.forEach((_, i, a) => ((a as Float32Array)[i] = 0.1 * Math.sin(i + 1)));
+      perturb(m, 1);
       const x = randomFloats([3, 1, 6, 6], 5);
       const out = await runForward(m, { input: x });
       expect(out[m.output].dims).toEqual([3, 5]);
