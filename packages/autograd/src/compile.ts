@@ -8,6 +8,7 @@ import {
   type Model,
   makeModel,
   type Node,
+  renameValue,
   type ValueInfo,
 } from '@enjambre/onnx';
 import { appendGradients } from './backward.ts';
@@ -117,15 +118,20 @@ export function compileTraining(model: TrainableModel, opts: CompileOptions): Co
   );
   const newName: Record<string, string> = {};
   const outputs: ValueInfo[] = [scalarInfo(loss, dtype), scalarInfo(clipped.norm, dtype)];
+  // Updated values get their output names directly: an Identity would copy every tensor each step.
+  const nameOutput = (value: string, name: string, dims: number[]) => {
+    if (g.inputs.some((v) => v.name === value) || outputs.some((o) => o.name === value)) {
+      g.nodes.push(identity(value, name));
+    } else renameValue(g, value, name);
+    outputs.push({ name, type: { dtype, shape: dims } });
+  };
   params.forEach((p, i) => {
     newName[p.name] = `new/${p.name}`;
-    g.nodes.push(identity(updated[i].param, newName[p.name]));
-    outputs.push({ name: newName[p.name], type: { dtype, shape: p.dims } });
+    nameOutput(updated[i].param, newName[p.name], p.dims);
     slots.forEach((slot, k) => {
       const s = `${slot}/${p.name}`;
       newName[s] = `new/${s}`;
-      g.nodes.push(identity(updated[i].state[k], newName[s]));
-      outputs.push({ name: newName[s], type: { dtype, shape: p.dims } });
+      nameOutput(updated[i].state[k], newName[s], p.dims);
     });
   });
   g.outputs = outputs;

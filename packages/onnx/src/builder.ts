@@ -169,3 +169,14 @@ export function makeModel(
     metadata: opts.metadata ?? {},
   };
 }
+
+/** Renames a value everywhere in a graph (producer, consumers, graph inputs/outputs, value info). */
+export function renameValue(graph: Graph, from: string, to: string): void {
+  const swap = (n: string) => (n === from ? to : n);
+  for (const n of graph.nodes) {
+    n.inputs = n.inputs.map(swap);
+    n.outputs = n.outputs.map(swap);
+  }
+  for (const v of [...graph.inputs, ...graph.outputs, ...graph.valueInfo]) v.name = swap(v.name);
+  for (const t of graph.initializers) t.name = swap(t.name);
+}
