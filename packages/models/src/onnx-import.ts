@@ -18,6 +18,7 @@ import {
   type Model,
   parseModel,
   type TypeTable,
+  upgradeOpset,
 } from '@enjambre/onnx';
 import { checkEnum, finishModel, formatCount, LABELS_NAME } from './common.ts';
 import {
@@ -64,10 +65,7 @@ export interface ImportOnnxOptions {
   labelShape?: Dim[];
   /** When given, the model's data input must accept these examples (dtype and shape). */
   data?: DataInfo;
-  /**
-   * Brings the parsed model to opset 18 (the onnx package's `upgradeOpset(model, 18)`).
-   * Default: none, and a model at another opset is refused.
-   */
+  /** Brings a parsed model at another opset to opset 18. Default: the onnx package's `upgradeOpset`. */
   upgrade?: (model: Model, opset: number) => Model;
 }
 
@@ -104,17 +102,12 @@ export function importOnnxModel(bytes: Uint8Array, options: ImportOnnxOptions = 
   }
   const opset = defaultOpset(model);
   if (opset !== IMPORT_OPSET) {
-    if (!options.upgrade) {
-      throw new ModelFileError(
-        `${file}: the model uses opset ${opset ?? '(none)'}; opset ${IMPORT_OPSET} is needed and no upgrade was given`,
-        file,
-      );
-    }
+    const upgrade = options.upgrade ?? upgradeOpset;
     try {
-      model = options.upgrade(model, IMPORT_OPSET);
+      model = upgrade(model, IMPORT_OPSET);
     } catch (e) {
       throw new ModelFileError(
-        `${file}: cannot bring the model from opset ${opset} to ${IMPORT_OPSET}: ${(e as Error).message}`,
+        `${file}: cannot bring the model from opset ${opset ?? '(none)'} to ${IMPORT_OPSET}: ${(e as Error).message}`,
         file,
         { cause: e },
       );
