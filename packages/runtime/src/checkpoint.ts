@@ -63,6 +63,18 @@ const ELEMENT_BYTES: Readonly<Record<DataType, number>> = {
   bool: 1,
 };
 
+/** Position of each dtype in the file, as the reference (Rust) implementation orders them. */
+const DTYPE_ORDER: Readonly<Record<DataType, number>> = {
+  int64: 0,
+  float64: 1,
+  float32: 2,
+  int32: 3,
+  float16: 4,
+  int8: 5,
+  uint8: 6,
+  bool: 7,
+};
+
 /** Named tensors, as written and as read. */
 export type TensorMap = Record<string, HostTensor>;
 
@@ -125,9 +137,10 @@ function encodeParts(tensors: TensorMap, metadata: CheckpointMetadata, file: str
     if (name.length === 0) throw new CheckpointWriteError('a tensor name is empty', file);
     checkTensor(name, tensors[name], file);
   }
-  // Widest elements first, then by name: every tensor then starts aligned to its element size.
+  // The reference implementation's order: dtype (I64, F64, F32, I32, F16, I8, U8, BOOL), then name.
+  // Element sizes never grow along it, so every tensor starts aligned to its element size.
   names.sort((a, b) => {
-    const d = ELEMENT_BYTES[tensors[b].dtype] - ELEMENT_BYTES[tensors[a].dtype];
+    const d = DTYPE_ORDER[tensors[a].dtype] - DTYPE_ORDER[tensors[b].dtype];
     return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
   });
   const header: Record<string, unknown> = {};

@@ -359,8 +359,32 @@ const python = spawnSync('python3', ['-c', 'import safetensors.numpy, numpy'], {
 const hasPythonSafetensors = python.status === 0;
 
 describe('interoperability with the reference implementation', () => {
+  // Written by Python `safetensors` 0.8.0 (numpy: save_file(..., metadata={"step": "42"})) on a machine
+  // that has it; the same run checked that Python reads our files tensor for tensor, byte for byte.
+  const pythonWritten = path.resolve(import.meta.dirname, 'fixtures/python-written.safetensors');
+  const pythonTensors = (): TensorMap => ({
+    w: { dtype: 'float32', dims: [2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5], (v) => v / 7) },
+    d: { dtype: 'float64', dims: [3], data: Float64Array.of(Math.PI, -Math.E, 1e300) },
+    i: { dtype: 'int64', dims: [3], data: BigInt64Array.of(-3n, 9n, 2n ** 40n) },
+    n: { dtype: 'int32', dims: [2, 2], data: Int32Array.of(1, -2, 3, -4) },
+    h: { dtype: 'float16', dims: [2], data: Uint16Array.of(0x3e00, 0xb400) }, // 1.5, -0.25
+    s: { dtype: 'int8', dims: [3], data: Int8Array.of(-128, 127, 0) },
+    u: { dtype: 'uint8', dims: [2], data: Uint8Array.of(0, 255) },
+    b: { dtype: 'bool', dims: [3], data: Uint8Array.of(1, 0, 1) },
+    e: { dtype: 'float32', dims: [0, 3], data: new Float32Array(0) },
+    scalar: { dtype: 'float32', dims: [], data: Float32Array.of(2.5) },
+  });
+
+  it('reads a file written by Python safetensors, and writes the same bytes for the same tensors', async () => {
+    const back = await readCheckpoint(pythonWritten);
+    expect(back.metadata).toEqual({ step: '42' });
+    expectSameTensors(back.tensors, pythonTensors());
+    const ours = encodeSafetensors(pythonTensors(), { step: '42' });
+    expect(Buffer.from(ours).equals(readFileSync(pythonWritten))).toBe(true);
+  });
+
   it.skipIf(!hasPythonSafetensors)(
-    `Python safetensors reads our file and we read its file${hasPythonSafetensors ? '' : ' (skipped: the safetensors Python package is not installed here; Debian bookworm has no python3-safetensors and PyPI is unreachable; the hand-made spec files above check conformance instead)'}`,
+    `Python safetensors reads our file and we read its file${hasPythonSafetensors ? '' : ' (skipped: the safetensors Python package is not installed here; Debian bookworm has no python3-safetensors and PyPI is unreachable; the Python-written fixture and the hand-made spec files above check conformance instead)'}`,
     async () => {
       const dir = tempDir();
       const ours = path.join(dir, 'ours.safetensors');
