@@ -76,7 +76,10 @@ export interface ProviderOptions {
   cudaDeviceId?: number;
   /** Threads inside one operator; 0 = onnxruntime's choice. Default: {@link DEFAULT_INTRA_OP_THREADS}. */
   intraOpThreads?: number;
-  /** Threads across operators; 0 = onnxruntime's choice. Default: {@link DEFAULT_INTER_OP_THREADS}. */
+  /**
+   * Threads across independent operators; 0 = onnxruntime's choice. More than 1 turns on
+   * onnxruntime's parallel execution mode. Default: {@link DEFAULT_INTER_OP_THREADS}.
+   */
   interOpThreads?: number;
   /** onnxruntime graph optimisation level. Default: {@link DEFAULT_GRAPH_OPTIMIZATION_LEVEL} (`'all'`). */
   graphOptimizationLevel?: GraphOptimizationLevel;
