@@ -3,6 +3,17 @@ import { float } from '@enjambre/onnx';
 import type { OpCase } from './helpers.ts';
 import { ortRunnerAt } from './ort-runner.ts';
 
+/*
+ * Gradcheck cases, one or more per registered gradient rule (rules-coverage.test.ts enforces it).
+ * Each case runs on fresh seeded-random values with the loss Σ out ⊙ R (R random in [0.5, 1.5]).
+ *
+ * Precision: float64 wherever onnxruntime's CPU provider has float64 kernels for the forward
+ * and backward ops, held to a relative error < TOL_F64 = 1e-6 (observed ≤ 1e-7). float32 only
+ * where it has none: Erf (and so the exact Gelu's gradient and the erf form of GELU), Conv and
+ * ConvTranspose, GlobalAveragePool; held to TOL_F32 = 2e-2 (observed ≤ 7e-4), or 1e-3 for Conv,
+ * which is linear in each coordinate and so checked with a large exact step (observed ≤ 2e-4).
+ */
+
 /** A named gradcheck case. `why` says why a case runs in float32 rather than float64. */
 export type NamedCase = OpCase & {
   name: string;
