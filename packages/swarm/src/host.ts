@@ -33,7 +33,7 @@ export interface GossipMessage {
   data: Uint8Array;
   /** Peer id (string) of the message's signed origin. */
   from: string;
-  /** Peer id (string) of the neighbour that forwarded it to us. */
+  /** Peer id (string) of the neighbour that forwarded it to us (in delivered-message events: equals `from`). */
   via: string;
 }
 
@@ -69,6 +69,9 @@ export interface Host {
   multiaddrs(): string[];
   /** Dials a multiaddr (must include `/p2p/<id>`) and resolves with the remote peer id. */
   dial(addr: string, options?: { signal?: AbortSignal }): Promise<string>;
+  /** Refuses every future connection to or from `peer` (until {@link Host.allowPeer}). */
+  denyPeer(peer: string): void;
+  allowPeer(peer: string): void;
   /** Closes every connection to `peer`. */
   hangUp(peer: string): Promise<void>;
   connectedPeers(): string[];

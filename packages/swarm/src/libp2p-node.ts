@@ -259,8 +259,14 @@ export async function createLibp2pHost(options: HostOptions = {}): Promise<Host>
     discovery.push(mdns({ interval: m.intervalMs ?? DEFAULT_MDNS_INTERVAL_MS, serviceTag: m.serviceTag }));
   }
 
+  const denied = new Set<string>();
   const node = await createLibp2p({
     start: false,
+    connectionGater: {
+      denyDialPeer: (peer) => denied.has(peer.toString()),
+      denyInboundEncryptedConnection: (peer) => denied.has(peer.toString()),
+      denyOutboundEncryptedConnection: (peer) => denied.has(peer.toString()),
+    },
     privateKey,
     addresses: { listen: options.listen ?? [...DEFAULT_LISTEN], announce: options.announce ?? [] },
     transports: [tcp()],
@@ -280,7 +286,7 @@ export async function createLibp2pHost(options: HostOptions = {}): Promise<Host>
       }),
     },
   });
-  return new Libp2pHost(node as unknown as Libp2p<{ pubsub: GossipSub }>, options);
+  return new Libp2pHost(node as unknown as Libp2p<{ pubsub: GossipSub }>, options, denied);
 }
 
 const VERDICTS: Record<GossipVerdict, TopicValidatorResult> = {
@@ -306,6 +312,7 @@ class Libp2pHost implements Host {
   constructor(
     private readonly node: Libp2p<{ pubsub: GossipSub }>,
     private readonly options: HostOptions,
+    private readonly denied: Set<string>,
   ) {
     this.peerId = node.peerId.toString();
     node.addEventListener('peer:connect', (evt) => {
@@ -407,6 +414,14 @@ class Libp2pHost implements Host {
         cause: err,
       });
     }
+  }
+
+  denyPeer(peer: string): void {
+    this.denied.add(peer);
+  }
+
+  allowPeer(peer: string): void {
+    this.denied.delete(peer);
   }
 
   async hangUp(peer: string): Promise<void> {

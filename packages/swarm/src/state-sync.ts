@@ -107,6 +107,7 @@ export class StateSync {
   private readonly peerTimeoutMs: number;
   private readonly maxSnapshotBytes: number;
   private cache: { bytes: Uint8Array; hash: string } | undefined;
+  private readonly refusedPeers = new Map<string, RunIdentity>();
 
   constructor(
     private readonly host: Host,
@@ -195,12 +196,21 @@ export class StateSync {
     );
   }
 
+  /** The identity of `peer` if it was refused for a run/compatibility mismatch. */
+  refusedIdentity(peer: string): RunIdentity | undefined {
+    return this.refusedPeers.get(peer);
+  }
+
+  /** Records a refusal (reported once per peer and identity) and returns the matching error. */
   private refused(
     peer: string,
     direction: 'inbound' | 'outbound',
     theirs: RunIdentity,
   ): IncompatiblePeerError {
     const err = new IncompatiblePeerError(peer, theirs, this.ours);
+    const known = this.refusedPeers.get(peer);
+    if (known?.runId === theirs.runId && known.compatHash === theirs.compatHash) return err;
+    this.refusedPeers.set(peer, theirs);
     this.options.onRefused?.({
       peer,
       direction,
@@ -213,6 +223,19 @@ export class StateSync {
   }
 
   /**
+   * Compatibility handshake: resolves when `peer` runs the same run id and compatibility hash (whether or not
+   * it has a snapshot), throws {@link IncompatiblePeerError} otherwise (both sides report a refusal).
+   */
+  async handshake(peer: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.request(peer, false, signal);
+    } catch (err) {
+      if (err instanceof NoSnapshotError) return;
+      throw err;
+    }
+  }
+
+  /**
    * Asks `peer` for its snapshot hash (and the bytes when `full`). Throws {@link IncompatiblePeerError} when
    * the peer runs another run/model/config, {@link NoSnapshotError}, {@link ProtocolError} or {@link AbortError}.
    */
@@ -221,6 +244,8 @@ export class StateSync {
     full: boolean,
     signal?: AbortSignal,
   ): Promise<HashAnswer & { bytes?: Uint8Array }> {
+    const known = this.refusedPeers.get(peer);
+    if (known !== undefined) throw new IncompatiblePeerError(peer, known, this.ours);
     const stream = await this.host.openStream(peer, STATE_PROTOCOL, { signal });
     const reader = new StreamReader(stream, this.peerTimeoutMs, signal);
     try {

@@ -7,6 +7,7 @@ import type { BlobStore } from './blob-store.ts';
 import {
   AbortError,
   describeIncompatibility as describe,
+  IncompatiblePeerError,
   InvalidOptionError,
   PeerTimeoutError,
   PublishError,
@@ -84,6 +85,12 @@ export interface SwarmNodeOptions extends HostOptions {
   peerTimeoutMs?: number;
   /** Largest snapshot served or accepted, bytes. Default 1 GiB. */
   maxSnapshotBytes?: number;
+  /**
+   * Run the compatibility handshake (over the state protocol) with every newly connected peer; a peer with
+   * another run id or model/config hash is refused on both sides (`refused` event), disconnected and denied.
+   * Default `true`.
+   */
+  handshakeOnConnect?: boolean;
   /** Start the node before returning. Default `true`. */
   start?: boolean;
   /** Aborting this signal stops the node. */
@@ -181,7 +188,10 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
       {
         peerTimeoutMs: options.peerTimeoutMs,
         maxSnapshotBytes: options.maxSnapshotBytes,
-        onRefused: (e) => this.emit('refused', e),
+        onRefused: (e) => {
+          this.host.denyPeer(e.peer);
+          this.emit('refused', e);
+        },
       },
     );
   }
@@ -205,7 +215,10 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
     if (this.host.isStarted()) return;
     await this.host.start();
     this.offHost.push(
-      this.host.events.on('peer:connect', (d) => this.emit('peer:connect', d)),
+      this.host.events.on('peer:connect', (d) => {
+        this.emit('peer:connect', d);
+        if (this.options.handshakeOnConnect !== false) this.handshake(d.peer);
+      }),
       this.host.events.on('peer:disconnect', (d) => this.emit('peer:disconnect', d)),
       this.host.events.on('gossip', (m) => this.deliver(m)),
     );
@@ -421,6 +434,20 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
       totalSent: t.gossipSent + t.streamSent,
       totalReceived: t.gossipReceived + t.streamReceived,
     };
+  }
+
+  private handshake(peer: string): void {
+    this.stateSync.handshake(peer).catch((err: unknown) => {
+      if (err instanceof IncompatiblePeerError) {
+        this.host.hangUp(peer).catch(() => {});
+      }
+      // other failures (peer gone, stream refused) are not a verdict on compatibility
+    });
+  }
+
+  /** Checks that `peer` runs the same run id and model/config hash; throws {@link IncompatiblePeerError}. */
+  checkCompatibility(peer: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.stateSync.handshake(peer, options.signal);
   }
 
   private reject(peer: string, topic: TopicKind, reason: string): GossipVerdict {

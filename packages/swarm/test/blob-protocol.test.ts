@@ -67,7 +67,7 @@ describe('blob protocol', () => {
     // only the relay is offered as a source: the relay serves what it fetched
     const atLate = await late.fetchBlob(hash, { from: [relay.peerId] });
     expect(Buffer.compare(atLate, blob)).toBe(0);
-    expect(origin.traffic().streamSent).toBe(sentByOrigin);
+    expect(origin.traffic().streamSent - sentByOrigin).toBeLessThan(blob.length);
     expect(late.blobs.has(hash)).toBe(true);
   });
 

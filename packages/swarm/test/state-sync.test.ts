@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { IncompatiblePeerError, type RefusalEvent, SnapshotQuorumError } from '../src/index.ts';
-import { randomHash, randomRunId, seededBytes, startNode, stopNodesAfterEach } from './helpers.ts';
+import { randomHash, randomRunId, seededBytes, startNode, stopNodesAfterEach, waitFor } from './helpers.ts';
 
 stopNodesAfterEach();
 
@@ -50,13 +50,45 @@ describe('state sync', () => {
     for (const s of snaps) expect(e.message).toContain(sha(s).slice(0, 16));
   });
 
-  it('refuses a peer with another model/config hash, on both sides', async () => {
+  it('refuses a peer with another model/config hash, on both sides, at connect time', async () => {
     const runId = randomRunId();
     const ours = randomHash();
     const theirs = randomHash();
     const server = await startNode({ runId, compatHash: ours });
     server.setSnapshotProvider(() => seededBytes(100, 5));
-    const client = await startNode({ runId, compatHash: theirs, bootstrap: server.multiaddrs() });
+    const serverSide: RefusalEvent[] = [];
+    server.on('refused', (e) => serverSide.push(e));
+    const clientSide: RefusalEvent[] = [];
+    const client = await startNode({ runId, compatHash: theirs, start: false });
+    client.on('refused', (e) => clientSide.push(e));
+    await client.start();
+    await client.dial(server.multiaddrs()[0]);
+    await waitFor(() => serverSide.length === 1 && clientSide.length === 1, 5000, 'refusal on both sides');
+    expect(serverSide[0]).toMatchObject({ peer: client.peerId, context: 'state' });
+    expect(serverSide[0].message).toBe(
+      `peer ${client.peerId} runs model/config hash ${theirs}, we run ${ours}`,
+    );
+    expect(clientSide[0].peer).toBe(server.peerId);
+    expect(clientSide[0].message).toBe(
+      `peer ${server.peerId} runs model/config hash ${ours}, we run ${theirs}`,
+    );
+    await waitFor(() => client.connectedPeers().length === 0, 5000, 'disconnect');
+    const err = await client.fetchSnapshot([server.peerId], { quorum: 1 }).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(IncompatiblePeerError);
+    await expect(client.dial(server.multiaddrs()[0])).rejects.toThrow();
+  });
+
+  it('refuses on an explicit request when the connect-time handshake is off', async () => {
+    const runId = randomRunId();
+    const ours = randomHash();
+    const theirs = randomHash();
+    const server = await startNode({ runId, compatHash: ours, handshakeOnConnect: false });
+    const client = await startNode({
+      runId,
+      compatHash: theirs,
+      handshakeOnConnect: false,
+      bootstrap: server.multiaddrs(),
+    });
     const serverSide: RefusalEvent[] = [];
     const clientSide: RefusalEvent[] = [];
     server.on('refused', (e) => serverSide.push(e));
@@ -66,13 +98,11 @@ describe('state sync', () => {
     expect((err as Error).message).toBe(
       `peer ${server.peerId} runs model/config hash ${ours}, we run ${theirs}`,
     );
-    expect(clientSide).toHaveLength(1);
-    expect(clientSide[0].direction).toBe('outbound');
-    expect(serverSide).toHaveLength(1);
-    expect(serverSide[0]).toMatchObject({ peer: client.peerId, direction: 'inbound', context: 'state' });
-    expect(serverSide[0].message).toBe(
-      `peer ${client.peerId} runs model/config hash ${theirs}, we run ${ours}`,
-    );
+    expect(clientSide).toMatchObject([{ peer: server.peerId, direction: 'outbound', context: 'state' }]);
+    await waitFor(() => serverSide.length === 1);
+    expect(serverSide).toMatchObject([{ peer: client.peerId, direction: 'inbound', context: 'state' }]);
+    const other = await startNode({ runId: randomRunId(), compatHash: ours, bootstrap: server.multiaddrs() });
+    await expect(other.checkCompatibility(server.peerId)).rejects.toThrow(/is in run/);
   });
 
   it('reports a peer without a snapshot provider', async () => {

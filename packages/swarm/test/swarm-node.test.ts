@@ -137,8 +137,14 @@ describe('swarm node gossip', () => {
     const runId = randomRunId();
     const ours = randomHash();
     const theirs = randomHash();
-    const a = await startNode({ runId, compatHash: ours });
-    const b = await startNode({ runId, compatHash: theirs, bootstrap: a.multiaddrs() });
+    // without the connect-time handshake, so that the gossip path itself is exercised
+    const a = await startNode({ runId, compatHash: ours, handshakeOnConnect: false });
+    const b = await startNode({
+      runId,
+      compatHash: theirs,
+      bootstrap: a.multiaddrs(),
+      handshakeOnConnect: false,
+    });
     await b.waitForTopicPeers('heartbeats', 1, { timeoutMs: 5000 });
     const refused: RefusalEvent[] = [];
     a.on('refused', (e) => refused.push(e));
