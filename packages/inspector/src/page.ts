@@ -105,7 +105,8 @@ function renderPeers(s) {
 }
 function renderChart(curve) {
   const svg = $('loss-chart');
-  const W = 800, H = 240, L = 56, R = 12, T = 12, B = 28;
+  const W = Math.max(300, Math.round(svg.clientWidth || 800)), H = 240, L = 56, R = 12, T = 12, B = 28;
+  svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
   svg.dataset.points = String(curve.length);
   const kids = [];
   if (curve.length === 0) {
@@ -189,7 +190,7 @@ const BODY = `
   </section>
   <section class="card">
     <h2>Loss (mean over active trainers)</h2>
-    <svg id="loss-chart" data-testid="loss-chart" data-points="0" viewBox="0 0 800 240" preserveAspectRatio="none" role="img" aria-label="loss curve"></svg>
+    <svg id="loss-chart" data-testid="loss-chart" data-points="0" viewBox="0 0 800 240" role="img" aria-label="loss curve"></svg>
   </section>
   <section class="card">
     <h2>Peers</h2>

@@ -149,6 +149,10 @@ export async function startWebDashboard(options: WebDashboardOptions): Promise<W
         }
         return;
       }
+      case '/favicon.ico':
+        res.writeHead(204, BASE_HEADERS);
+        res.end();
+        return;
       default:
         sendText(res, 404, 'not found\n');
     }
