@@ -1,0 +1,43 @@
+export * from './defaults.ts';
+export { ConfigError, type ConfigIssue, formatIssue, formatPath } from './errors.ts';
+export {
+  canonicalJson,
+  TRAINING_CONFIG_HASH_VERSION,
+  trainingConfigFingerprint,
+  trainingConfigHash,
+} from './hash.ts';
+export {
+  CONFIG_SCHEMA_ID,
+  configJsonSchema,
+  configJsonSchemaText,
+  type JsonSchemaNode,
+} from './json-schema.ts';
+export {
+  configFromObject,
+  type LoadConfigOptions,
+  loadConfig,
+  type ParseConfigOptions,
+  parseConfig,
+} from './load.ts';
+export { compileNamePatterns, matchesNamePattern } from './patterns.ts';
+export { defaultsDoc } from './reference.ts';
+export { type MachineDefaults, roundTimeoutMs } from './resolve.ts';
+export {
+  CODECS,
+  type ConfigInput,
+  configSchema,
+  EXECUTION_PROVIDERS,
+  multiaddrProblem,
+  type ParsedConfig,
+} from './schema.ts';
+export {
+  type MachineProbe,
+  renderConfigTemplate,
+  suggestedExecutionProviders,
+  type TemplateAnswers,
+  templateValues,
+  WORKLOADS,
+  type WorkloadId,
+  workloadPreset,
+} from './template.ts';
+export type * from './types.ts';
