@@ -6,6 +6,8 @@ export interface TypeTable {
   types: Map<string, TensorType>;
   /** Values known at build time (Constant nodes, initializers, and what folds from them), as numbers. */
   constants: Map<string, { dims: number[]; values: number[] }>;
+  /** 1-D int64 values known as (possibly symbolic) dims, e.g. the output of Shape(x). */
+  shapeValues?: Map<string, Dim[]>;
 }
 
 const SMALL_CONSTANT = 64;
@@ -68,7 +70,7 @@ export function inferTypes(graph: Graph, outer?: TypeTable): TypeTable {
       constants.set(t.name, { dims: t.dims, values: tensorNumbers(t) });
     }
   }
-  const table = { types, constants };
+  const table = { types, constants, shapeValues: new Map(outer?.shapeValues) };
   for (const node of graph.nodes) inferNode(node, table);
   // Declared types fill in what inference could not (e.g. outputs of unknown ops in imported models).
   for (const v of [...graph.valueInfo, ...graph.outputs]) {
@@ -259,6 +261,9 @@ export function inferNode(node: Node, table: TypeTable): void {
     case 'Shape': {
       const s = shape(0);
       set(0, { dtype: 'int64', shape: [s ? s.length : 'rank'] });
+      const start = attrInt(node, 'start');
+      if (s && start === undefined && attrInt(node, 'end') === undefined)
+        table.shapeValues?.set(node.outputs[0], s);
       if (s?.every((d) => typeof d === 'number')) fold(0, [s.length], s as number[]);
       return;
     }
@@ -268,6 +273,11 @@ export function inferNode(node: Node, table: TypeTable): void {
     case 'Reshape': {
       const s = shape(0);
       const target = constOf(1);
+      const symbolic = table.shapeValues?.get(node.inputs[1]);
+      if (!target && symbolic) {
+        set(0, { dtype: dtype(0), shape: [...symbolic] });
+        return;
+      }
       if (!target) {
         const st = shape(1);
         set(0, { dtype: dtype(0), shape: st && typeof st[0] === 'number' ? fillUnknown(st[0]) : undefined });
@@ -336,8 +346,8 @@ export function inferNode(node: Node, table: TypeTable): void {
     }
     case 'Expand': {
       const s = shape(0);
-      const target = constOf(1);
-      set(0, { dtype: dtype(0), shape: s && target ? broadcastShapes(s, target.values, where) : undefined });
+      const target = constOf(1)?.values ?? table.shapeValues?.get(node.inputs[1]);
+      set(0, { dtype: dtype(0), shape: s && target ? broadcastShapes(s, target, where) : undefined });
       return;
     }
     case 'Tile': {
@@ -521,6 +531,33 @@ export function inferNode(node: Node, table: TypeTable): void {
       }
       set(0, { dtype: dtype(0), shape: out });
       if (node.outputs[1]) set(1, { dtype: 'int64', shape: out });
+      return;
+    }
+    case 'ConvTranspose': {
+      const x = shape(0);
+      const w = shape(1);
+      if (!x || !w) {
+        set(0, { dtype: dtype(0) });
+        return;
+      }
+      const spatial = x.length - 2;
+      const strides = attrInts(node, 'strides') ?? new Array(spatial).fill(1);
+      const dil = attrInts(node, 'dilations') ?? new Array(spatial).fill(1);
+      const pads = attrInts(node, 'pads') ?? new Array(2 * spatial).fill(0);
+      const outPad = attrInts(node, 'output_padding') ?? new Array(spatial).fill(0);
+      const group = attrInt(node, 'group', 1);
+      const channels = typeof w[1] === 'number' ? w[1] * group : w[1];
+      const out: Dim[] = [x[0], channels];
+      for (let i = 0; i < spatial; i++) {
+        const d = x[2 + i];
+        const k = w[2 + i];
+        out.push(
+          typeof d === 'number' && typeof k === 'number'
+            ? (d - 1) * strides[i] - pads[i] - pads[i + spatial] + dil[i] * (k - 1) + 1 + outPad[i]
+            : `${node.outputs[0]}_s${i}`,
+        );
+      }
+      set(0, { dtype: dtype(0), shape: out });
       return;
     }
     case 'GlobalAveragePool':

@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
+import { gradcheck } from './gradcheck.ts';
 import { ops } from './ops.ts';
 
 export interface Command {
@@ -9,4 +10,4 @@ export interface Command {
   run(values: Record<string, unknown>): Promise<number | undefined> | number | undefined;
 }
 
-export const COMMANDS: Record<string, Command> = Object.fromEntries([ops].map((c) => [c.name, c]));
+export const COMMANDS: Record<string, Command> = Object.fromEntries([ops, gradcheck].map((c) => [c.name, c]));
