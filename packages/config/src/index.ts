@@ -18,6 +18,7 @@ export {
   loadConfig,
   type ParseConfigOptions,
   parseConfig,
+  requireRunId,
 } from './load.ts';
 export { compileNamePatterns, matchesNamePattern } from './patterns.ts';
 export { defaultsDoc } from './reference.ts';

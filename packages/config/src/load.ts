@@ -209,3 +209,23 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     cores: opts.cores,
   });
 }
+
+/**
+ * `swarm.runId`, which joining a swarm needs; throws a {@link ConfigError} naming the field when the
+ * config has none. `fileName` is used in the message. Default: `'<config>'`.
+ */
+export function requireRunId(config: Pick<Config, 'swarm'>, fileName = DEFAULT_FILE_NAME): string {
+  const runId = config.swarm.runId;
+  if (runId === undefined) {
+    throw new ConfigError([
+      {
+        file: fileName,
+        path: ['swarm', 'runId'],
+        message: 'a run id is required to join a swarm',
+        got: 'nothing',
+        expected: 'a run name shared by the peers, such as "mnist-demo"',
+      },
+    ]);
+  }
+  return runId;
+}

@@ -12,6 +12,7 @@ import {
   DEFAULT_TOPK_OUTER_LR,
   loadConfig,
   parseConfig,
+  requireRunId,
   roundTimeoutMs,
 } from '../src/index.ts';
 
@@ -509,6 +510,15 @@ describe('loadConfig: good files', () => {
     expect(config.swarm.bootstrap).toHaveLength(2);
     expect(config.swarm.averaging).toMatchObject({ innerSteps: 100, codec: 'int8', roundTimeoutMs: 5000 });
     expect(roundTimeoutMs(config, 1_000_000)).toBe(5000);
+  });
+});
+
+describe('requireRunId', () => {
+  it('returns the run id or names the missing field', () => {
+    expect(requireRunId(parseConfig(`${base}swarm: {runId: abc}`, { baseDir: dir }))).toBe('abc');
+    expect(() => requireRunId(parseConfig(base, { baseDir: dir }), 'node.yaml')).toThrow(
+      'node.yaml: swarm.runId: a run id is required to join a swarm (got nothing;',
+    );
   });
 });
 
