@@ -33,6 +33,8 @@ export interface WebDashboard extends HttpService {
   readonly clients: number;
 }
 
+/** An event-stream client with more than this many bytes unsent is disconnected. */
+const MAX_SSE_BUFFER_BYTES = 4 * 1024 * 1024;
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function isLoopback(host: string): boolean {
@@ -84,7 +86,15 @@ export async function startWebDashboard(options: WebDashboardOptions): Promise<W
     if (clients.size === 0) return;
     const json = snapshotJson();
     if (json === undefined) return;
-    for (const res of clients) res.write(`data: ${json}\n\n`);
+    for (const res of clients) {
+      // A client that does not read would make the server buffer without bound: drop it instead.
+      if (res.writableLength > MAX_SSE_BUFFER_BYTES) {
+        res.destroy();
+        dropClient(res);
+      } else {
+        res.write(`data: ${json}\n\n`);
+      }
+    }
   };
   const dropClient = (res: ServerResponse): void => {
     clients.delete(res);

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   InvalidOptionError,
@@ -69,6 +70,14 @@ async function readEvents(url: string, count: number): Promise<SwarmSnapshot[]> 
   return events;
 }
 
+async function waitUntil(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function rawGet(port: number, path: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
@@ -135,6 +144,22 @@ describe('startWebDashboard', () => {
     const second = await fetch(`${d.url}/api/events`);
     expect(second.status).toBe(503);
     ac.abort();
+  });
+
+  it('drops an event-stream client that does not read', async () => {
+    const rand = prng(9);
+    const status = new SwarmStatus({ maxPeers: 2000 });
+    for (let i = 0; i < 1500; i++) status.ingest(heartbeat(rand), fakePeerId(rand), T0 + i);
+    const big = status.snapshot(T0 + 1500);
+    expect(JSON.stringify(big).length).toBeGreaterThan(400_000);
+    const d = await start({ getSnapshot: () => big, pushIntervalMs: 50 });
+    const socket = connect(d.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${d.port}\r\n\r\n`);
+    socket.pause(); // never read
+    await waitUntil(() => d.clients === 1, 'the client to connect');
+    await waitUntil(() => d.clients === 0, 'the stalled client to be dropped');
+    socket.destroy();
   });
 
   it('returns 500 and reports when the snapshot fails', async () => {
