@@ -99,7 +99,7 @@ describe('char-transformer', () => {
       const report = await checkGradients(
         m,
         { input: randomInts([2, 5], 7, 4), labels: randomInts([2, 5], 7, 6) },
-        4,
+        { samples: 4 },
       );
       expect(report.dtype).toBe('float64');
       expect(report.params.length).toBe(m.trainable.length);
@@ -114,7 +114,7 @@ describe('char-transformer', () => {
     const report = await checkGradients(
       m,
       { input: randomInts([2, 5], 7, 4), labels: randomInts([2, 5], 7, 6) },
-      4,
+      { samples: 4 },
     );
     expect(report.dtype).toBe('float32');
     // Stated float32 tolerance: central differences with a 1e-2 step in single precision.

@@ -23,21 +23,38 @@ export function withLoss(model: BuiltModel): { graph: Graph; loss: string } {
   return { graph, loss };
 }
 
-/**
- * Gradient check of every trainable parameter of `model` on real onnxruntime runs. `batch`
- * replaces the symbolic batch dimension (the autodiff's MSE backward needs static shapes).
- */
+/** Options of {@link checkGradients}. */
+export interface CheckOptions {
+  /** Coordinates checked per parameter. Default 6. */
+  samples?: number;
+  /** Replaces the symbolic batch dimension with this size. Default: kept symbolic. */
+  batch?: number;
+  /** Finite-difference step (see gradcheck). Default: gradcheck's. */
+  epsilon?: number;
+}
+
+/** Gradient check of every trainable parameter of `model` on real onnxruntime runs. */
 export function checkGradients(
   model: BuiltModel,
   feeds: Record<string, HostTensor>,
-  samplesPerParam = 6,
-  batch?: number,
+  opts: CheckOptions = {},
 ): Promise<GradcheckReport> {
   const { graph, loss } = withLoss(model);
-  if (batch !== undefined) {
-    for (const v of graph.inputs) v.type.shape = v.type.shape?.map((d) => (d === 'batch' ? batch : d));
+  if (opts.batch !== undefined) {
+    for (const v of graph.inputs) v.type.shape = v.type.shape?.map((d) => (d === 'batch' ? opts.batch! : d));
   }
-  return gradcheck(graph, { loss, feeds, params: model.trainable, samplesPerParam, seed: 11 }, ortRunner);
+  return gradcheck(
+    graph,
+    {
+      loss,
+      feeds,
+      params: model.trainable,
+      samplesPerParam: opts.samples ?? 6,
+      epsilon: opts.epsilon,
+      seed: 11,
+    },
+    ortRunner,
+  );
 }
 
 /** Runs the forward graph once and returns every output. */

@@ -60,6 +60,13 @@ async function train(
   return { before, after: await evaluate() };
 }
 
+/** The first 1280 MNIST training images (idx, gzip) and their labels. */
+function mnist(): { images: Uint8Array; labels: Uint8Array } {
+  const images = gunzipSync(readFileSync(path.join(DATA, 'mnist/train-images-idx3-ubyte.gz')));
+  const labels = gunzipSync(readFileSync(path.join(DATA, 'mnist/train-labels-idx1-ubyte.gz')));
+  return { images: images.subarray(16, 16 + 1280 * 784), labels: labels.subarray(8, 8 + 1280) };
+}
+
 describe('zoo models train through the compiler', () => {
   it('char-transformer (with dropout) learns tiny Shakespeare', async () => {
     const text = readFileSync(path.join(DATA, 'tinyshakespeare/input.txt'), 'utf8').slice(0, 20_000);
@@ -109,14 +116,7 @@ describe('zoo models train through the compiler', () => {
   });
 
   it('mlp learns MNIST digits', async () => {
-    const images = gunzipSync(readFileSync(path.join(DATA, 'mnist/train-images-idx3-ubyte.gz'))).subarray(
-      16,
-      16 + 1280 * 784,
-    );
-    const labels = gunzipSync(readFileSync(path.join(DATA, 'mnist/train-labels-idx1-ubyte.gz'))).subarray(
-      8,
-      8 + 1280,
-    );
+    const { images, labels } = mnist();
     const model = createModel(
       { kind: 'mlp', hidden: [64], seed: 2 },
       {
@@ -152,5 +152,44 @@ describe('zoo models train through the compiler', () => {
     );
     expect(before.accuracy).toBeLessThan(0.3);
     expect(after.accuracy).toBeGreaterThan(0.7);
+  });
+
+  it('cnn (two conv layers) learns MNIST digits', async () => {
+    const { images, labels } = mnist();
+    const model = createModel(
+      { kind: 'cnn', channels: [4, 8], hidden: 32, seed: 3 },
+      {
+        inputs: { dtype: 'float32', shape: [1, 28, 28] },
+        labels: { dtype: 'int64', shape: [] },
+        task: 'classification',
+        numClasses: 10,
+      },
+    );
+    const batch = (from: number, n: number) => ({
+      input: {
+        dtype: 'float32' as const,
+        dims: [n, 1, 28, 28],
+        data: Float32Array.from(images.subarray(from * 784, (from + n) * 784), (v) => v / 255),
+      },
+      labels: {
+        dtype: 'int64' as const,
+        dims: [n],
+        data: BigInt64Array.from(labels.subarray(from, from + n), BigInt),
+      },
+    });
+    let at = 0;
+    const { before, after } = await train(
+      model,
+      30,
+      3e-3,
+      () => {
+        const b = batch(at, 32);
+        at = (at + 32) % 1024;
+        return b;
+      },
+      batch(1024, 256),
+    );
+    expect(before.accuracy).toBeLessThan(0.3);
+    expect(after.accuracy).toBeGreaterThan(0.6);
   });
 });
