@@ -29,9 +29,9 @@ export interface CnnOptions {
    * Per-example image shape [channels, height, width]. Default: the data's input shape;
    * [H, W] means one channel, and a flat [P] with P a perfect square means [1, √P, √P].
    */
-  imageShape?: number[];
+  imageShape?: readonly number[];
   /** Output channels of the unpadded convolutions, in order; each is followed by ReLU. Default `[32, 64]`. */
-  channels?: number[];
+  channels?: readonly number[];
   /** Convolution kernel size. Default 3. */
   kernel?: number;
   /** Max-pool window and stride after the last convolution. Default 2. */

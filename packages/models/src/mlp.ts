@@ -28,7 +28,7 @@ export interface MlpOptions {
   /** Input features. Default: the product of the data's per-example input shape (inputs of higher rank are flattened). */
   inputSize?: number;
   /** Hidden layer sizes, in order (`[]` gives a linear model). Default `[256, 256]`. */
-  hidden?: number[];
+  hidden?: readonly number[];
   /** Activation after each hidden layer (GELU in its tanh form). Default `'relu'`. */
   activation?: MlpActivation;
   /** Classes of a classifier (cross-entropy loss). Default: the data's `numClasses`. */

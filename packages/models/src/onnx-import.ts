@@ -51,9 +51,9 @@ export interface ImportOnnxOptions {
    * Patterns (`*` any run of characters, `?` one character) of the float initializers to train.
    * Each must match at least one. Default `['*']`: every float initializer.
    */
-  trainable?: string[];
+  trainable?: readonly string[];
   /** Patterns of initializers kept fixed even when `trainable` matches them. Each must match at least one. Default `[]`. */
-  frozen?: string[];
+  frozen?: readonly string[];
   /** Graph output (or any value of the graph) the loss attaches to. Default: the first graph output. */
   output?: string;
   /** Loss on that output: `'cross-entropy'` (logits, class axis last) or `'mse'`. Default `'cross-entropy'`. */
@@ -62,7 +62,7 @@ export interface ImportOnnxOptions {
    * Shape of the label input, batch dimension included. Default: the output's shape without its
    * last axis for cross-entropy, the output's shape for MSE (a leading `'batch'` when unknown).
    */
-  labelShape?: Dim[];
+  labelShape?: readonly Dim[];
   /** When given, the model's data input must accept these examples (dtype and shape). */
   data?: DataInfo;
   /** Brings a parsed model at another opset to opset 18. Default: the onnx package's `upgradeOpset`. */
@@ -122,8 +122,8 @@ export function importOnnxModel(bytes: Uint8Array, options: ImportOnnxOptions = 
   const dataInputs = graph.inputs.map((v) => v.name);
   if (dataInputs.length === 0) throw new ModelFileError(`${file}: the graph has no data input`, file);
 
-  const trainablePatterns = options.trainable ?? [...DEFAULT_TRAINABLE_PATTERNS];
-  const frozenPatterns = options.frozen ?? [...DEFAULT_FROZEN_PATTERNS];
+  const trainablePatterns = patternList(options.trainable, DEFAULT_TRAINABLE_PATTERNS, 'trainable', file);
+  const frozenPatterns = patternList(options.frozen, DEFAULT_FROZEN_PATTERNS, 'frozen', file);
   const trainable = selectTrainable(graph, file, trainablePatterns, frozenPatterns);
 
   let table: TypeTable;
@@ -156,7 +156,7 @@ export function importOnnxModel(bytes: Uint8Array, options: ImportOnnxOptions = 
   }
   if (!graph.outputs.some((o) => o.name === output)) graph.outputs.push({ name: output, type: outType });
 
-  const labelShape = options.labelShape ?? defaultLabelShape(outType.shape, loss);
+  const labelShape = options.labelShape ? [...options.labelShape] : defaultLabelShape(outType.shape, loss);
   const labels = {
     name: freshName(graph, LABELS_NAME),
     dtype: (loss === 'cross-entropy' ? 'int64' : outType.dtype) as DataType,
@@ -200,9 +200,6 @@ function selectTrainable(graph: Graph, file: string, trainable: string[], frozen
     ['trainable', trainable, floats],
     ['frozen', frozen, all],
   ] as const) {
-    if (!Array.isArray(patterns) || patterns.some((p) => typeof p !== 'string' || p.length === 0)) {
-      throw new ModelOptionError(`${file}: ${option} must be a list of non-empty name patterns`, option);
-    }
     for (const p of patterns) {
       if (!pool.some((n) => matchesPattern(n, p))) {
         const nonFloat = option === 'trainable' && all.some((n) => matchesPattern(n, p));
@@ -225,6 +222,19 @@ function selectTrainable(graph: Graph, file: string, trainable: string[], frozen
     );
   }
   return picked;
+}
+
+function patternList(
+  value: readonly string[] | undefined,
+  fallback: readonly string[],
+  option: string,
+  file: string,
+): string[] {
+  const list = value ?? fallback;
+  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p.length === 0)) {
+    throw new ModelOptionError(`${file}: ${option} must be a list of non-empty name patterns`, option);
+  }
+  return [...list];
 }
 
 function defaultLabelShape(shape: Dim[] | undefined, loss: LossKind): Dim[] {

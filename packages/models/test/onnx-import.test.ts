@@ -161,6 +161,9 @@ describe('importOnnxModel', () => {
     expect(() => importOnnxModel(bytes, { trainable: ['head.*'], frozen: ['head.*'] })).toThrow(
       /nothing would be trained/,
     );
+    expect(() => importOnnxModel(bytes, { trainable: 'head.*' as never })).toThrow(
+      'model.onnx: trainable must be a list of non-empty name patterns',
+    );
   });
 
   it('reports an output that does not exist', () => {
