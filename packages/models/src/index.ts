@@ -11,6 +11,7 @@ export * from './char-transformer.ts';
 export * from './cnn.ts';
 export { BATCH_DIM, DEFAULT_DTYPE, DEFAULT_SEED, INPUT_NAME, LABELS_NAME } from './common.ts';
 export * from './errors.ts';
+export { MAX_TENSOR_ELEMENTS } from './layers.ts';
 export * from './mlp.ts';
 export * from './onnx-import.ts';
 export { matchesPattern, patternToRegExp } from './patterns.ts';

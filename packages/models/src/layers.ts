@@ -1,5 +1,9 @@
 import { GraphBuilder } from '@enjambre/onnx';
+import { ModelOptionError } from './errors.ts';
 import { type FloatDType, filledTensor, normalTensor, uniformTensor } from './random.ts';
+
+/** Largest parameter tensor a model may have (values); larger requests are refused, not attempted. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 30;
 
 /** Weight initialisation of a parameter. */
 export type Init =
@@ -26,6 +30,12 @@ export class ModelBuilder {
   /** A trainable parameter named `name`. */
   param(name: string, dims: number[], init: Init): string {
     const size = dims.reduce((a, d) => a * d, 1);
+    if (!(size <= MAX_TENSOR_ELEMENTS)) {
+      throw new ModelOptionError(
+        `${this.b.graph.name}: parameter ${name} [${dims}] would hold ${size} values, more than the limit of ${MAX_TENSOR_ELEMENTS}`,
+        name,
+      );
+    }
     const data =
       init.kind === 'uniform'
         ? uniformTensor(this.dtype, size, init.bound, this.seed, name)

@@ -170,5 +170,9 @@ describe('mlp', () => {
         { inputs: { dtype: 'float32', shape: [4] }, labels: { dtype: 'int64', shape: [] } },
       ),
     ).toThrow(/cannot tell the output size/);
+    // Absurd sizes are refused before any allocation is tried.
+    expect(() => createModel({ kind: 'mlp', hidden: [2 ** 30] }, mnistLike)).toThrow(
+      /parameter hidden\.0\.weight \[36,1073741824\] would hold \d+ values, more than the limit/,
+    );
   });
 });
