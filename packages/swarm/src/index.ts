@@ -62,3 +62,4 @@ export {
 } from './swarm-node.ts';
 export { type RunTopics, type TopicKind, topicsFor } from './topics.ts';
 export * from './wire.ts';
+export * from './protocol/index.ts';

@@ -7,7 +7,7 @@ import { TypedEventTarget } from '../events.ts';
 import type { GossipVerdict } from '../host.ts';
 import type { SwarmMessageEvent, SwarmNode } from '../swarm-node.ts';
 import type { HardwareSummary, HeartbeatMessage, UpdateMessage } from '../wire.ts';
-import { ProtocolError } from './errors.ts';
+import { AveragingError } from './errors.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 
 /** A tensor that the swarm averages (personal, never-averaged parameters are not listed). */
@@ -115,6 +115,8 @@ const DEFAULT_PEER_STALE_MS = 30_000;
 const DEFAULT_JOIN_WAIT_MS = 3_000;
 const MIN_ROUND_TIMEOUT_MS = 1_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
+const RESYNC_ATTEMPTS = 5;
+const RESYNC_RETRY_MS = 200;
 
 /**
  * One peer of the gossip-averaging protocol (DiLoCo rounds over gossipsub): trains H inner
@@ -212,14 +214,22 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
    */
   async join(signal?: AbortSignal): Promise<{ joined: boolean; round: number; from: string[] }> {
     const deadline = Date.now() + this.opts.joinWaitMs;
+    await this.heartbeat();
     while (Date.now() < deadline && !this.peersAhead().length) {
       signal?.throwIfAborted();
       await sleep(100, signal);
     }
     const ahead = this.peersAhead();
     if (ahead.length === 0) return { joined: false, round: this.roundNo, from: [] };
-    const from = await this.resync(ahead, signal);
-    return { joined: true, round: this.roundNo, from };
+    try {
+      const from = await this.resync(ahead, signal);
+      return { joined: true, round: this.roundNo, from };
+    } catch (e) {
+      // The peers that were ahead left meanwhile: there is no running swarm to join.
+      if (this.activePeers().length > 0 || signal?.aborted) throw e;
+      this.emit('notice', { message: `the running swarm left before its state could be fetched; starting afresh` });
+      return { joined: false, round: this.roundNo, from: [] };
+    }
   }
 
   /** Runs one round: inner phase, publish, wait, aggregate, outer step. */
@@ -296,7 +306,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
     const waitMs = Date.now() - waitStart;
 
-    const contributions = [own, ...(this.received.get(r)?.values() ?? []), ...this.late.splice(0)];
+    // A canonical order: peers that aggregate the same updates must get bit-identical anchors.
+    const contributions = [own, ...(this.received.get(r)?.values() ?? []), ...this.late.splice(0)].sort(
+      (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
+    );
     const { kept, outliers } = dropOutliers(contributions, this.opts.outlierFactor);
     const result = aggregate(
       kept.map((c) => ({ values: c.values, weight: c.samples })),
@@ -493,7 +506,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
    */
   private async checkDrift(signal?: AbortSignal): Promise<void> {
     const mine = fingerprintOf(this.anchor);
-    const groups = new Map<string, string[]>();
+    const groups = new Map<string, string[]>([[mine, [this.node.peerId]]]);
     for (const id of this.activePeers()) {
       const p = this.peers.get(id)!;
       if (p.round !== this.roundNo || !p.fingerprintKey) continue;
@@ -501,11 +514,15 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       list.push(id);
       groups.set(p.fingerprintKey, list);
     }
-    const mineCount = 1 + (groups.get(mine)?.length ?? 0);
-    const best = [...groups].filter(([k]) => k !== mine).sort((a, b) => b[1].length - a[1].length)[0];
+    // Every peer ranks the groups the same way (size, then smallest peer id), so all agree on
+    // which anchor wins without anyone deciding for the others.
+    const rank = (ids: string[]) => [...ids].sort()[0];
+    const [bestKey, bestIds] = [...groups].sort(
+      (a, b) => b[1].length - a[1].length || (rank(a[1]) < rank(b[1]) ? -1 : 1),
+    )[0];
     const ahead = this.peersAhead();
-    if (best && best[1].length > mineCount) {
-      await this.resync(best[1], signal);
+    if (bestKey !== mine) {
+      await this.resync(bestIds, signal);
     } else if (ahead.length > 0 && ahead.length >= this.activePeers().length / 2) {
       await this.resync(ahead, signal);
     }
@@ -513,7 +530,17 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
 
   private async resync(candidates: string[], signal?: AbortSignal): Promise<string[]> {
     const quorum = Math.min(2, candidates.length);
-    const result = await this.node.fetchSnapshot(candidates.slice(0, 3), { quorum, signal });
+    // The swarm's state moves on at every outer step: a fetch that straddles one sees the
+    // snapshot change (or peers disagree for a moment), so try again a few times.
+    let result: Awaited<ReturnType<SwarmNode['fetchSnapshot']>> | undefined;
+    for (let attempt = 1; !result; attempt++) {
+      try {
+        result = await this.node.fetchSnapshot(candidates.slice(0, 3), { quorum, signal });
+      } catch (e) {
+        if (attempt >= RESYNC_ATTEMPTS || signal?.aborted) throw e;
+        await sleep(RESYNC_RETRY_MS * attempt, signal);
+      }
+    }
     const s = decodeSnapshot(result.bytes, this.total);
     const before = this.roundNo;
     this.anchor = s.anchor;
@@ -522,6 +549,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     this.late.length = 0;
     for (const r of this.received.keys()) if (r < s.round) this.received.delete(r);
     this.trainer.resetOptimizer();
+    await this.heartbeat();
     this.emit('notice', {
       message: `took the swarm's state at round ${s.round} from ${result.agreeing.length} agreeing peer(s) (was at round ${before})`,
     });
@@ -585,7 +613,7 @@ function concat(parts: Float32Array[], total: number): Float32Array {
     out.set(p, o);
     o += p.length;
   }
-  if (o !== total) throw new ProtocolError(`expected ${total} shared values, got ${o}`);
+  if (o !== total) throw new AveragingError(`expected ${total} shared values, got ${o}`);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { SwarmError } from '../errors.ts';
 
-/** The averaging protocol met a state it cannot continue from (bad snapshot, no agreeing peers). */
-export class ProtocolError extends SwarmError {
-  override name = 'ProtocolError';
-  override readonly code = 'ERR_PROTOCOL';
+/** The averaging protocol cannot continue from a state (a bad snapshot, no agreeing peers). */
+export class AveragingError extends SwarmError {
+  override name = 'AveragingError';
+  override readonly code = 'ERR_AVERAGING';
 }

@@ -7,5 +7,5 @@ export {
   type RoundReport,
   type SharedTensor,
 } from './averaging-peer.ts';
-export { ProtocolError } from './errors.ts';
+export { AveragingError } from './errors.ts';
 export { type AveragingSnapshot, decodeSnapshot, encodeSnapshot } from './snapshot.ts';

@@ -1,4 +1,4 @@
-import { ProtocolError } from './errors.ts';
+import { AveragingError } from './errors.ts';
 
 /** What a joining peer needs to take part in the next round: the shared state of the swarm. */
 export interface AveragingSnapshot {
@@ -21,7 +21,7 @@ const HEADER_BYTES = 16;
  */
 export function encodeSnapshot(s: AveragingSnapshot): Uint8Array {
   if (s.anchor.length !== s.momentum.length)
-    throw new ProtocolError('snapshot anchor and momentum differ in length');
+    throw new AveragingError('snapshot anchor and momentum differ in length');
   const out = new Uint8Array(HEADER_BYTES + 8 * s.anchor.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
@@ -35,21 +35,21 @@ export function encodeSnapshot(s: AveragingSnapshot): Uint8Array {
 }
 
 export function decodeSnapshot(bytes: Uint8Array, expectedLength: number): AveragingSnapshot {
-  if (bytes.length < HEADER_BYTES) throw new ProtocolError(`snapshot of ${bytes.length} bytes is truncated`);
+  if (bytes.length < HEADER_BYTES) throw new AveragingError(`snapshot of ${bytes.length} bytes is truncated`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new ProtocolError('snapshot has a wrong magic number');
+  if (view.getUint32(0, true) !== MAGIC) throw new AveragingError('snapshot has a wrong magic number');
   if (view.getUint32(4, true) !== VERSION)
-    throw new ProtocolError(`snapshot version ${view.getUint32(4, true)} is unknown`);
+    throw new AveragingError(`snapshot version ${view.getUint32(4, true)} is unknown`);
   const length = view.getUint32(12, true);
   if (length !== expectedLength) {
-    throw new ProtocolError(`snapshot holds ${length} parameters, this model has ${expectedLength}`);
+    throw new AveragingError(`snapshot holds ${length} parameters, this model has ${expectedLength}`);
   }
   if (bytes.length !== HEADER_BYTES + 8 * length)
-    throw new ProtocolError('snapshot size does not match its header');
+    throw new AveragingError('snapshot size does not match its header');
   const floats = new Float32Array(bytes.slice(HEADER_BYTES).buffer);
   const anchor = floats.slice(0, length);
   const momentum = floats.slice(length);
   for (const v of anchor)
-    if (!Number.isFinite(v)) throw new ProtocolError('snapshot anchor has non-finite values');
+    if (!Number.isFinite(v)) throw new AveragingError('snapshot anchor has non-finite values');
   return { round: view.getUint32(8, true), anchor, momentum };
 }

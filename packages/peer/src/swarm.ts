@@ -1,0 +1,220 @@
+import { cpus } from 'node:os';
+import type { HostTensor } from '@enjambre/autograd';
+import { compileNamePatterns } from '@enjambre/config';
+import { startMetricsServer } from '@enjambre/inspector';
+import {
+  AveragingPeer,
+  createSwarmNode,
+  type InnerTrainer,
+  readSwarmKeyFile,
+  type RoundReport,
+  type SharedTensor,
+  type SwarmNode,
+} from '@enjambre/swarm';
+import { checkpointMetadata, checkpointTensors } from './local.ts';
+import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
+import { writeCheckpoint } from '@enjambre/runtime';
+
+export interface SwarmRunOptions {
+  /** Stop after this round (the swarm's round counter). Default: run until aborted. */
+  maxRounds?: number;
+  /** Evaluate the anchor on validation data every this many rounds (0: only at the end). Default 1. */
+  evalEveryRounds?: number;
+  /** Overrides of the config's listen addresses and bootstrap list (CLI flags, demos). */
+  listen?: string[];
+  bootstrap?: string[];
+  /** Shortest time a starting peer listens for a running swarm, ms. */
+  joinWaitMs?: number;
+  /** Called once the node listens, with its dialable addresses. */
+  onListening?: (addrs: string[], peerId: string) => void;
+  onRound?: (report: RoundReport & { valLoss?: number; valAccuracy?: number }) => void;
+  onNotice?: (message: string) => void;
+  onProgress?: (p: { round: number; steps: number; loss: number }) => void;
+  /** Aborting ends the current round early, announces the departure and checkpoints. */
+  signal?: AbortSignal;
+}
+
+export interface SwarmRunResult {
+  rounds: number;
+  valLoss: number;
+  valAccuracy?: number;
+  bytesSent: number;
+  bytesReceived: number;
+  peersSeen: number;
+  anchorHash: string;
+  executionProvider: string;
+  checkpoint: string;
+  /** True when the run ended because the signal was aborted (SIGINT/SIGTERM). */
+  interrupted: boolean;
+  joinedFrom: string[];
+}
+
+/**
+ * Runs this node as a peer of the swarm its config names: joins (taking the swarm's state when
+ * it is already running), trains rounds of H local steps, exchanges compressed updates and
+ * steps the shared anchor, until `maxRounds` or the signal. Leaves cleanly, with a checkpoint.
+ */
+export async function runSwarmPeer(setup: TrainingSetup, opts: SwarmRunOptions = {}): Promise<SwarmRunResult> {
+  const { config, trainer, compiled } = setup;
+  const s = config.swarm;
+  if (!s.runId) throw new Error('swarm.runId is required to join a swarm');
+  const node = await createSwarmNode({
+    runId: s.runId,
+    compatHash: setup.configHash,
+    identityFile: s.identityFile,
+    listen: opts.listen ?? s.listen,
+    announce: s.announce,
+    bootstrap: opts.bootstrap ?? s.bootstrap,
+    mdns: s.mdns,
+    swarmKey: s.swarmKeyFile ? await readSwarmKeyFile(s.swarmKeyFile) : undefined,
+    inlineThresholdBytes: s.averaging.inlineMaxBytes,
+  });
+  const aborted = () => opts.signal?.aborted ?? false;
+  let metrics: { close(): Promise<void> } | undefined;
+  try {
+    opts.onListening?.(node.multiaddrs(), node.peerId);
+    for (const e of ['refused'] as const) {
+      node.addEventListener(e, ((ev: CustomEvent<{ message?: string; reason?: string }>) =>
+        opts.onNotice?.(ev.detail.message ?? ev.detail.reason ?? 'a peer was refused')) as EventListener);
+    }
+    const isLocal = compileNamePatterns(s.averaging.localParams ?? []);
+    const shared: SharedTensor[] = compiled.params
+      .filter((p) => !isLocal(p.name))
+      .map((p) => ({ name: p.name, length: p.dims.reduce((a, b) => a * b, 1) }));
+    const params = () => trainer.parameters();
+    const inner = innerTrainer(setup, shared);
+    const peer = new AveragingPeer(
+      node,
+      inner,
+      shared,
+      shared.map((t) => Float32Array.from(params()[t.name].data as Float32Array)),
+      {
+        innerSteps: s.averaging.innerSteps,
+        codec: s.averaging.codec,
+        topkFraction: s.averaging.topkFraction,
+        outerLr: s.averaging.outerLr,
+        outerMomentum: s.averaging.outerMomentum,
+        aggregator: s.averaging.aggregator,
+        roundTimeoutMs: s.averaging.roundTimeoutMs,
+        joinWaitMs: opts.joinWaitMs,
+        hardware: { provider: setup.provider, deviceName: cpus()[0]?.model ?? 'cpu', cores: cpus().length },
+      },
+    );
+    peer.addEventListener('notice', ((e: CustomEvent<{ message: string }>) => opts.onNotice?.(e.detail.message)) as EventListener);
+    peer.addEventListener('progress', ((e: CustomEvent<{ round: number; steps: number; loss: number }>) =>
+      opts.onProgress?.(e.detail)) as EventListener);
+    let lastLoss: number | null = null;
+    if (config.metrics.prometheusPort !== undefined) {
+      metrics = await startMetricsServer({
+        port: config.metrics.prometheusPort,
+        getMetrics: () => {
+          const t = node.traffic();
+          return {
+            round: peer.round,
+            step: trainer.step,
+            loss: lastLoss,
+            samplesPerSec: 0,
+            bytesIn: t.totalReceived,
+            bytesOut: t.totalSent,
+            peersSeen: peer.knownPeers().length,
+            info: { peer_id: node.peerId, name: config.node.name, provider: setup.provider, run_id: s.runId! },
+          };
+        },
+      });
+    }
+
+    const joined = await peer.join(opts.signal).catch((e) => {
+      if (aborted()) return { joined: false, round: peer.round, from: [] as string[] };
+      throw e;
+    });
+    if (joined.joined) opts.onNotice?.(`joined the running swarm at round ${joined.round}`);
+    const evalEvery = opts.evalEveryRounds ?? 1;
+    let last: { valLoss: number; valAccuracy?: number } | undefined;
+    const evaluateAnchor = async (count?: number) => {
+      inner.loadShared(peer.anchorTensors());
+      const r = await trainer.evaluate(evaluationBatches(setup, count));
+      last = { valLoss: r.loss, valAccuracy: r.accuracy };
+      return last;
+    };
+    while (!aborted() && (opts.maxRounds === undefined || peer.round < opts.maxRounds)) {
+      let report: RoundReport;
+      try {
+        report = await peer.runRound(opts.signal);
+      } catch (e) {
+        if (aborted()) break;
+        throw e;
+      }
+      lastLoss = report.loss;
+      const ev = evalEvery > 0 && report.round % evalEvery === 0 ? await evaluateAnchor(config.training.evalBatches) : {};
+      opts.onRound?.({ ...report, ...ev });
+    }
+    if (!aborted()) await peer.settle(3_000, opts.signal).catch(() => undefined);
+    const final = await evaluateAnchor();
+    const checkpoint = `${config.node.workDir}/swarm-checkpoint.safetensors`;
+    const snapshot = peer.snapshot();
+    await writeCheckpoint(
+      checkpoint,
+      { ...checkpointTensors(setup), 'outer/momentum': { dtype: 'float32', dims: [snapshot.momentum.length], data: snapshot.momentum } },
+      checkpointMetadata(setup, setup.sampler.state(), { round: peer.round, anchorHash: peer.anchorHash(), runId: s.runId }),
+    );
+    await peer.leave(aborted() ? 'interrupted' : 'finished');
+    const t = node.traffic();
+    return {
+      rounds: peer.round,
+      valLoss: final.valLoss,
+      valAccuracy: final.valAccuracy,
+      bytesSent: t.totalSent,
+      bytesReceived: t.totalReceived,
+      peersSeen: peer.knownPeers().length,
+      anchorHash: peer.anchorHash(),
+      executionProvider: setup.provider,
+      checkpoint,
+      interrupted: aborted(),
+      joinedFrom: joined.from,
+    };
+  } finally {
+    await metrics?.close().catch(() => undefined);
+    await node.stop().catch(() => undefined);
+  }
+}
+
+/** Adapts the node's Trainer and data to what the averaging protocol asks of a round. */
+function innerTrainer(setup: TrainingSetup, shared: SharedTensor[]): InnerTrainer {
+  const { trainer, compiled } = setup;
+  const k = compiled.stepsPerRun;
+  return {
+    loadShared(values) {
+      const next: Record<string, HostTensor> = { ...trainer.parameters() };
+      shared.forEach((t, i) => {
+        const p = next[t.name];
+        next[t.name] = { dtype: p.dtype, dims: p.dims, data: Float32Array.from(values[i]) };
+      });
+      trainer.setParameters(next);
+    },
+    readShared() {
+      const p = trainer.parameters();
+      return shared.map((t) => p[t.name].data as Float32Array);
+    },
+    async train({ maxSteps, shouldStop, signal, onProgress }) {
+      let steps = 0;
+      const losses: number[] = [];
+      while (steps < maxSteps && !shouldStop()) {
+        signal?.throwIfAborted();
+        const n = Math.min(k, maxSteps - steps);
+        const batches = Array.from({ length: n }, () => toTrainBatch(compiled, setup.data.train.batch(setup.sampler.next())));
+        const r = await trainer.train(batches, signal);
+        losses.push(...r.losses);
+        steps += n;
+        onProgress?.({ steps, samples: steps * setup.batchSize, loss: mean(losses.slice(-n)) });
+      }
+      return { steps, samples: steps * setup.batchSize, loss: mean(losses.slice(-Math.max(1, k))) };
+    },
+    resetOptimizer() {
+      trainer.resetOptimizerState();
+    },
+  };
+}
+
+function mean(xs: number[]): number {
+  return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
