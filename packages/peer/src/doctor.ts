@@ -180,13 +180,32 @@ async function fileCheck(id: string, title: string, file: string, fix: string): 
   }
 }
 
+const MAX_CAUSE_CHARS = 160;
+const PROVIDER_TITLES: Record<string, string> = { cuda: 'CUDA', webgpu: 'WebGPU', cpu: 'CPU' };
+
+/** A short reason for a provider that does not load (the full notice stays in the machine report). */
+function providerReason(code: string | undefined, cause: string): string {
+  const first = cause.split('\n')[0].trim();
+  const short = first.length > MAX_CAUSE_CHARS ? `…${first.slice(-MAX_CAUSE_CHARS)}` : first;
+  switch (code) {
+    case 'cuda-not-installed':
+      return `the CUDA provider library is not installed (onnxruntime: ${short})`;
+    case 'cuda-failed':
+      return `the CUDA provider could not start (onnxruntime: ${short})`;
+    case 'webgpu-unavailable':
+      return 'no usable GPU adapter';
+    default:
+      return short;
+  }
+}
+
 function providerChecks(machine: MachineReport, config: Config | undefined): DoctorCheck[] {
   const asked = new Set<string>(config?.hardware.executionProviders ?? []);
   const hasGpu = machine.nvidiaSmi.gpus.length > 0;
   const checks: DoctorCheck[] = [];
   for (const p of machine.providers) {
     const id = `provider.${p.provider}`;
-    const title = `${p.provider.toUpperCase()} execution provider`;
+    const title = `${PROVIDER_TITLES[p.provider] ?? p.provider} execution provider`;
     if (p.available) {
       checks.push({ id, title, status: 'ok', detail: 'loads and runs a test graph' });
       continue;
@@ -202,17 +221,19 @@ function providerChecks(machine: MachineReport, config: Config | undefined): Doc
       });
       continue;
     }
-    const matters = asked.has(p.provider) || (p.provider === 'cuda' && hasGpu);
+    const matters = p.provider === 'cuda' || asked.has(p.provider);
     const context = asked.has(p.provider)
       ? 'the config asks for it; training falls back to the next provider'
       : p.provider === 'cuda' && hasGpu
         ? 'an NVIDIA GPU is present but unused; training runs on the CPU'
-        : 'training runs on the CPU';
+        : p.provider === 'cuda'
+          ? 'no NVIDIA GPU found; training runs on the CPU'
+          : 'training runs on the CPU';
     checks.push({
       id,
       title,
       status: matters ? 'warn' : 'ok',
-      detail: `not available (${context}): ${p.notice?.cause ?? why}`,
+      detail: `not available: ${providerReason(p.notice?.code, p.notice?.cause ?? why)} (${context})`,
       fix:
         p.provider === 'cuda'
           ? CUDA_FIX
@@ -226,7 +247,8 @@ function gpuCheck(machine: MachineReport): DoctorCheck {
   const id = 'gpu';
   const title = 'NVIDIA GPUs (nvidia-smi)';
   const smi = machine.nvidiaSmi;
-  if (smi.status === 'absent') return { id, title, status: 'ok', detail: 'none: nvidia-smi is not installed' };
+  if (smi.status === 'absent')
+    return { id, title, status: 'ok', detail: 'none: nvidia-smi is not installed' };
   if (smi.status === 'failed') {
     return {
       id,
@@ -334,7 +356,8 @@ async function bootstrapChecks(
   return results.map(({ addr, tcp, result }, i) => {
     const id = `bootstrap.${i}`;
     const title = `bootstrap peer ${addr}`;
-    if (result.connected) return { id, title, status: 'ok', detail: `${tcp!.host}:${tcp!.port} accepts connections` };
+    if (result.connected)
+      return { id, title, status: 'ok', detail: `${tcp!.host}:${tcp!.port} accepts connections` };
     return {
       id,
       title,
@@ -390,7 +413,12 @@ async function workDirCheck(dir: string): Promise<DoctorCheck> {
         return { id, title, status: 'fail', detail: `${parent} (a parent of ${dir}) is not a folder`, fix };
       }
       await access(parent, fsConstants.W_OK);
-      return { id, title, status: 'ok', detail: `${dir} does not exist yet; it will be created in ${parent}` };
+      return {
+        id,
+        title,
+        status: 'ok',
+        detail: `${dir} does not exist yet; it will be created in ${parent}`,
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         return { id, title, status: 'fail', detail: `cannot create ${dir}: ${parent}: ${errnoText(e)}`, fix };
@@ -481,7 +509,12 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const node = machine.nodeVersion;
   checks.push(
     versionAtLeast(node, MIN_NODE_VERSION)
-      ? { id: 'node', title: 'Node.js version', status: 'ok', detail: `${node} (needs ${MIN_NODE_VERSION} or later)` }
+      ? {
+          id: 'node',
+          title: 'Node.js version',
+          status: 'ok',
+          detail: `${node} (needs ${MIN_NODE_VERSION} or later)`,
+        }
       : {
           id: 'node',
           title: 'Node.js version',

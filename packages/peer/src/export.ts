@@ -75,7 +75,8 @@ function parseModelMetadata(json: string | undefined, file: string): Record<stri
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new CheckpointError(`${file}: metadata model.${k} must be a string`, file);
+    if (typeof v !== 'string')
+      throw new CheckpointError(`${file}: metadata model.${k} must be a string`, file);
     out[k] = v;
   }
   return out;

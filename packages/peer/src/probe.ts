@@ -123,7 +123,10 @@ export function queryNvidiaSmi(opts: ProbeMachineOptions = {}): Promise<NvidiaSm
 /** Probes CPU, memory, GPUs and execution providers. Never throws for a missing GPU or driver. */
 export async function probeMachine(opts: ProbeMachineOptions = {}): Promise<MachineReport> {
   const cpus = os.cpus();
-  const cores = Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length);
+  const cores = Math.max(
+    1,
+    typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+  );
   const [nvidiaSmi, providers] = await Promise.all([
     queryNvidiaSmi(opts),
     probeProviders({ cudaDeviceId: opts.cudaDeviceId, signal: opts.signal }),

@@ -1,5 +1,8 @@
 import type { ParseArgsConfig } from 'node:util';
+import { doctor } from './doctor.ts';
+import { exportCommand } from './export.ts';
 import { gradcheck } from './gradcheck.ts';
+import { init } from './init.ts';
 import { ops } from './ops.ts';
 
 export interface Command {
@@ -10,4 +13,6 @@ export interface Command {
   run(values: Record<string, unknown>): Promise<number | undefined> | number | undefined;
 }
 
-export const COMMANDS: Record<string, Command> = Object.fromEntries([ops, gradcheck].map((c) => [c.name, c]));
+export const COMMANDS: Record<string, Command> = Object.fromEntries(
+  [ops, gradcheck, init, doctor, exportCommand].map((c) => [c.name, c]),
+);
