@@ -31,7 +31,12 @@ async function main(argv: string[]): Promise<number> {
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true });
+    parsed = parseArgs({
+      args: command.preprocess ? command.preprocess(rest) : rest,
+      options: command.options,
+      allowPositionals: false,
+      strict: true,
+    });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${command.usage}`);
   }

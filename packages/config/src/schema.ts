@@ -357,6 +357,14 @@ export const syntheticDataSchema = z
       .min(2)
       .default(D.DEFAULT_SYNTHETIC_CLASSES)
       .describe(doc('Number of classes.', D.DEFAULT_SYNTHETIC_CLASSES)),
+    shard: nonNegativeInt()
+      .default(0)
+      .describe(
+        doc(
+          "This node's share of the generated data: nodes with different shards train on different examples of the same task.",
+          0,
+        ),
+      ),
   })
   .describe('Synthetic data.');
 

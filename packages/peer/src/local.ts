@@ -45,6 +45,8 @@ export interface LocalTrainingResult {
   executionProvider: string;
   checkpoint: string | undefined;
   seconds: number;
+  /** True when the signal stopped training early (the checkpoint holds the progress so far). */
+  interrupted: boolean;
 }
 
 const LOSS_WINDOW = 50;
@@ -73,9 +75,7 @@ export async function trainLocally(
   const lr = (step: number) => trainerLr(setup, step);
 
   const save = async () => {
-    await writeCheckpoint(checkpoint, checkpointTensors(setup), checkpointMetadata(setup, sampler.state()), {
-      signal: opts.signal,
-    });
+    await writeCheckpoint(checkpoint, checkpointTensors(setup), checkpointMetadata(setup, sampler.state()));
     opts.onCheckpoint?.(checkpoint, trainer.step);
   };
   const evaluate = async (): Promise<EvalReport> => {
@@ -85,14 +85,25 @@ export async function trainLocally(
     return report;
   };
 
+  let interrupted = false;
   while (trainer.step < maxSteps) {
-    opts.signal?.throwIfAborted();
+    if (opts.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
     const n = Math.min(chunk, maxSteps - trainer.step);
     const batches: TrainBatch[] = [];
     for (let i = 0; i < n; i++)
       batches.push(toTrainBatch(setup.compiled, setup.data.train.batch(sampler.next())));
     const before = trainer.step;
-    const { losses } = await trainer.train(batches, opts.signal);
+    let losses: number[];
+    try {
+      ({ losses } = await trainer.train(batches, opts.signal));
+    } catch (e) {
+      if (!opts.signal?.aborted) throw e;
+      interrupted = true;
+      break;
+    }
     samples += n * setup.batchSize;
     recent.push(...losses);
     pendingLoss.push(...losses);
@@ -118,7 +129,8 @@ export async function trainLocally(
     if (crossed(before, trainer.step, t.checkpointEvery)) await save();
   }
   const seconds = (performance.now() - start) / 1000;
-  const final = await trainer.evaluate(evaluationBatches(setup), opts.signal);
+  // An interrupted run still reports where it stands (on fewer batches, to exit quickly).
+  const final = await trainer.evaluate(evaluationBatches(setup, interrupted ? t.evalBatches : undefined));
   opts.onEval?.({ step: trainer.step, valLoss: final.loss, valAccuracy: final.accuracy });
   await save();
   return {
@@ -130,6 +142,7 @@ export async function trainLocally(
     executionProvider: setup.provider,
     checkpoint,
     seconds,
+    interrupted,
   };
 }
 

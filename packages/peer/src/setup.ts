@@ -159,7 +159,7 @@ export function datasetSpec(config: Config, peerIndex?: number): DatasetSpec {
       return {
         format: 'synthetic',
         seed: d.seed,
-        peerIndex: peerIndex ?? 0,
+        peerIndex: peerIndex ?? d.shard,
         trainSize: d.examples,
         dim: d.features,
         classes: d.classes,

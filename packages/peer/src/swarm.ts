@@ -2,18 +2,18 @@ import { cpus } from 'node:os';
 import type { HostTensor } from '@enjambre/autograd';
 import { compileNamePatterns } from '@enjambre/config';
 import { startMetricsServer } from '@enjambre/inspector';
+import { writeCheckpoint } from '@enjambre/runtime';
 import {
   AveragingPeer,
   createSwarmNode,
   type InnerTrainer,
-  readSwarmKeyFile,
   type RoundReport,
+  readSwarmKeyFile,
   type SharedTensor,
   type SwarmNode,
 } from '@enjambre/swarm';
 import { checkpointMetadata, checkpointTensors } from './local.ts';
 import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
-import { writeCheckpoint } from '@enjambre/runtime';
 
 export interface SwarmRunOptions {
   /** Stop after this round (the swarm's round counter). Default: run until aborted. */
@@ -25,6 +25,8 @@ export interface SwarmRunOptions {
   bootstrap?: string[];
   /** Shortest time a starting peer listens for a running swarm, ms. */
   joinWaitMs?: number;
+  /** Peers (this one included) to wait for before the first round when no swarm runs yet. */
+  minPeers?: number;
   /** Called once the node listens, with its dialable addresses. */
   onListening?: (addrs: string[], peerId: string) => void;
   onRound?: (report: RoundReport & { valLoss?: number; valAccuracy?: number }) => void;
@@ -54,7 +56,10 @@ export interface SwarmRunResult {
  * it is already running), trains rounds of H local steps, exchanges compressed updates and
  * steps the shared anchor, until `maxRounds` or the signal. Leaves cleanly, with a checkpoint.
  */
-export async function runSwarmPeer(setup: TrainingSetup, opts: SwarmRunOptions = {}): Promise<SwarmRunResult> {
+export async function runSwarmPeer(
+  setup: TrainingSetup,
+  opts: SwarmRunOptions = {},
+): Promise<SwarmRunResult> {
   const { config, trainer, compiled } = setup;
   const s = config.swarm;
   if (!s.runId) throw new Error('swarm.runId is required to join a swarm');
@@ -97,10 +102,12 @@ export async function runSwarmPeer(setup: TrainingSetup, opts: SwarmRunOptions =
         aggregator: s.averaging.aggregator,
         roundTimeoutMs: s.averaging.roundTimeoutMs,
         joinWaitMs: opts.joinWaitMs,
+        minPeers: opts.minPeers,
         hardware: { provider: setup.provider, deviceName: cpus()[0]?.model ?? 'cpu', cores: cpus().length },
       },
     );
-    peer.addEventListener('notice', ((e: CustomEvent<{ message: string }>) => opts.onNotice?.(e.detail.message)) as EventListener);
+    peer.addEventListener('notice', ((e: CustomEvent<{ message: string }>) =>
+      opts.onNotice?.(e.detail.message)) as EventListener);
     peer.addEventListener('progress', ((e: CustomEvent<{ round: number; steps: number; loss: number }>) =>
       opts.onProgress?.(e.detail)) as EventListener);
     let lastLoss: number | null = null;
@@ -117,7 +124,12 @@ export async function runSwarmPeer(setup: TrainingSetup, opts: SwarmRunOptions =
             bytesIn: t.totalReceived,
             bytesOut: t.totalSent,
             peersSeen: peer.knownPeers().length,
-            info: { peer_id: node.peerId, name: config.node.name, provider: setup.provider, run_id: s.runId! },
+            info: {
+              peer_id: node.peerId,
+              name: config.node.name,
+              provider: setup.provider,
+              run_id: s.runId!,
+            },
           };
         },
       });
@@ -145,17 +157,27 @@ export async function runSwarmPeer(setup: TrainingSetup, opts: SwarmRunOptions =
         throw e;
       }
       lastLoss = report.loss;
-      const ev = evalEvery > 0 && report.round % evalEvery === 0 ? await evaluateAnchor(config.training.evalBatches) : {};
+      const ev =
+        evalEvery > 0 && report.round % evalEvery === 0
+          ? await evaluateAnchor(config.training.evalBatches)
+          : {};
       opts.onRound?.({ ...report, ...ev });
     }
-    if (!aborted()) await peer.settle(3_000, opts.signal).catch(() => undefined);
+    if (!aborted()) await peer.settle(5_000, opts.signal).catch(() => undefined);
     const final = await evaluateAnchor();
     const checkpoint = `${config.node.workDir}/swarm-checkpoint.safetensors`;
     const snapshot = peer.snapshot();
     await writeCheckpoint(
       checkpoint,
-      { ...checkpointTensors(setup), 'outer/momentum': { dtype: 'float32', dims: [snapshot.momentum.length], data: snapshot.momentum } },
-      checkpointMetadata(setup, setup.sampler.state(), { round: peer.round, anchorHash: peer.anchorHash(), runId: s.runId }),
+      {
+        ...checkpointTensors(setup),
+        'outer/momentum': { dtype: 'float32', dims: [snapshot.momentum.length], data: snapshot.momentum },
+      },
+      checkpointMetadata(setup, setup.sampler.state(), {
+        round: peer.round,
+        anchorHash: peer.anchorHash(),
+        runId: s.runId,
+      }),
     );
     await peer.leave(aborted() ? 'interrupted' : 'finished');
     const t = node.traffic();
@@ -201,7 +223,9 @@ function innerTrainer(setup: TrainingSetup, shared: SharedTensor[]): InnerTraine
       while (steps < maxSteps && !shouldStop()) {
         signal?.throwIfAborted();
         const n = Math.min(k, maxSteps - steps);
-        const batches = Array.from({ length: n }, () => toTrainBatch(compiled, setup.data.train.batch(setup.sampler.next())));
+        const batches = Array.from({ length: n }, () =>
+          toTrainBatch(compiled, setup.data.train.batch(setup.sampler.next())),
+        );
         const r = await trainer.train(batches, signal);
         losses.push(...r.losses);
         steps += n;

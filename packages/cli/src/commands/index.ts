@@ -1,9 +1,13 @@
 import type { ParseArgsConfig } from 'node:util';
+import { demo } from './demo.ts';
 import { doctor } from './doctor.ts';
 import { exportCommand } from './export.ts';
 import { gradcheck } from './gradcheck.ts';
 import { init } from './init.ts';
+import { join } from './join.ts';
 import { ops } from './ops.ts';
+import { status } from './status.ts';
+import { train } from './train.ts';
 
 export interface Command {
   name: string;
@@ -11,8 +15,10 @@ export interface Command {
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
   run(values: Record<string, unknown>): Promise<number | undefined> | number | undefined;
+  /** Rewrites the arguments before parsing (options with an optional value). */
+  preprocess?(args: string[]): string[];
 }
 
 export const COMMANDS: Record<string, Command> = Object.fromEntries(
-  [ops, gradcheck, init, doctor, exportCommand].map((c) => [c.name, c]),
+  [ops, gradcheck, init, doctor, train, join, status, demo, exportCommand].map((c) => [c.name, c]),
 );

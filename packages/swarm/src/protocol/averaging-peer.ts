@@ -59,6 +59,13 @@ export interface AveragingOptions {
   peerStaleMs?: number;
   /** How long a starting peer listens for a running swarm before starting from its own anchor. Default 3 s. */
   joinWaitMs?: number;
+  /**
+   * Trainer peers (this one included) to wait for before the first round, when no swarm is
+   * running yet: peers started together then begin together. Default 1 (start at once).
+   */
+  minPeers?: number;
+  /** Longest wait for `minPeers`, ms. Default 60 s. */
+  minPeersTimeoutMs?: number;
   /** Hardware summary gossiped in heartbeats. */
   hardware?: HardwareSummary;
 }
@@ -116,6 +123,7 @@ const DEFAULT_JOIN_WAIT_MS = 3_000;
 const MIN_ROUND_TIMEOUT_MS = 1_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const RESYNC_ATTEMPTS = 5;
+const LINGER_MS = 1_500;
 const RESYNC_RETRY_MS = 200;
 
 /**
@@ -134,7 +142,9 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   private readonly peers = new Map<string, PeerInfo>();
   private readonly received = new Map<number, Map<string, Contribution>>();
   private readonly late: Contribution[] = [];
-  private readonly opts: Required<Omit<AveragingOptions, 'roundTimeoutMs' | 'topkFraction' | 'hardware'>> &
+  private readonly opts: Required<
+    Omit<AveragingOptions, 'roundTimeoutMs' | 'topkFraction' | 'hardware' | 'minPeers' | 'minPeersTimeoutMs'>
+  > &
     AveragingOptions;
   private wake: (() => void) | undefined;
   private firstOtherUpdateAt: number | undefined;
@@ -220,14 +230,28 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       await sleep(100, signal);
     }
     const ahead = this.peersAhead();
-    if (ahead.length === 0) return { joined: false, round: this.roundNo, from: [] };
+    if (ahead.length === 0) {
+      const until = Date.now() + (this.opts.minPeersTimeoutMs ?? 60_000);
+      while (
+        this.knownPeers().length + 1 < (this.opts.minPeers ?? 1) &&
+        Date.now() < until &&
+        !this.peersAhead().length
+      ) {
+        signal?.throwIfAborted();
+        await this.heartbeat();
+        await sleep(250, signal);
+      }
+      if (!this.peersAhead().length) return { joined: false, round: this.roundNo, from: [] };
+    }
     try {
-      const from = await this.resync(ahead, signal);
+      const from = await this.resync(this.peersAhead(), signal);
       return { joined: true, round: this.roundNo, from };
     } catch (e) {
       // The peers that were ahead left meanwhile: there is no running swarm to join.
       if (this.activePeers().length > 0 || signal?.aborted) throw e;
-      this.emit('notice', { message: `the running swarm left before its state could be fetched; starting afresh` });
+      this.emit('notice', {
+        message: `the running swarm left before its state could be fetched; starting afresh`,
+      });
       return { joined: false, round: this.roundNo, from: [] };
     }
   }
@@ -348,15 +372,20 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
    * After the last round: waits a little for the peers to report their anchors and adopts the
    * majority's if this peer's differs, so that all peers end on the same model.
    */
-  async settle(settleMs = 3_000, signal?: AbortSignal): Promise<void> {
+  async settle(settleMs = 5_000, signal?: AbortSignal): Promise<void> {
     await this.heartbeat();
     const deadline = Date.now() + settleMs;
-    while (Date.now() < deadline) {
-      const others = this.activePeers().filter((id) => (this.peers.get(id)?.round ?? -1) >= this.roundNo);
-      if (others.length >= this.activePeers().length) break;
-      await this.waitForMessage(200, signal);
-    }
+    const reported = () =>
+      this.activePeers().every((id) => {
+        const p = this.peers.get(id);
+        return p !== undefined && p.round >= this.roundNo && p.fingerprintKey !== undefined;
+      });
+    while (Date.now() < deadline && !reported()) await this.waitForMessage(200, signal);
     await this.checkDrift(signal);
+    await this.heartbeat();
+    // Stay a moment so that peers on a minority anchor can still fetch the majority's state.
+    const linger = Date.now() + LINGER_MS;
+    while (Date.now() < linger && !signal?.aborted) await this.waitForMessage(200, signal);
   }
 
   /** Gossips this peer's progress (what the inspector reads and what drift detection compares). */

@@ -1,0 +1,83 @@
+import { loadConfig, trainingConfigHash } from '@enjambre/config';
+import { createObserver } from '@enjambre/inspector';
+import { readSwarmKeyFile } from '@enjambre/swarm';
+import { observe } from '../observe.ts';
+import { UsageError } from '../output.ts';
+import { interruptSignal } from '../progress.ts';
+import type { Command } from './index.ts';
+
+export const status: Command = {
+  name: 'status',
+  summary: 'watch a swarm: peers, hardware, rounds, loss, throughput, traffic',
+  usage: `Usage: enjambre status --config FILE [--bootstrap ADDR]... [--web [PORT]] [--json]
+       enjambre status --run-id ID --compat-hash HASH --bootstrap ADDR... [--web [PORT]] [--json]
+
+Joins the swarm as an observer peer (it does not train) and shows what the peers gossip in
+their heartbeats: a refreshing terminal view by default, a local web dashboard with live
+charts with --web, or one JSON snapshot with --json. The run id and the model/config hash
+come from a node config (--config) or are given directly.
+
+  --config       a node config of the swarm: run id, compatibility hash, bootstrap, swarm key
+  --bootstrap    a peer to dial (multiaddr with /p2p/<id>); repeatable; replaces the config's list
+  --run-id       the swarm's run id (without --config)
+  --compat-hash  the swarm's model/config hash (without --config; peers print it in \`join --json\`)
+  --web [PORT]   serve the web dashboard on 127.0.0.1:PORT (default 8321)
+  --wait SEC     with --json: listen this long before printing (default 6)
+  --json         print one snapshot as JSON and exit`,
+  options: {
+    config: { type: 'string' },
+    bootstrap: { type: 'string', multiple: true },
+    'run-id': { type: 'string' },
+    'compat-hash': { type: 'string' },
+    web: { type: 'string' },
+    wait: { type: 'string', default: '6' },
+    json: { type: 'boolean', default: false },
+  },
+  /** `--web` takes an optional port: a bare `--web` becomes `--web=8321`. */
+  preprocess(args) {
+    return args.flatMap((a, i) =>
+      a === '--web' && (args[i + 1] === undefined || args[i + 1].startsWith('--')) ? ['--web=8321'] : [a],
+    );
+  },
+  async run(values) {
+    let runId = values['run-id'] as string | undefined;
+    let compatHash = values['compat-hash'] as string | undefined;
+    let bootstrap = (values.bootstrap as string[] | undefined) ?? [];
+    let swarmKey: Uint8Array | undefined;
+    if (typeof values.config === 'string') {
+      const config = await loadConfig(values.config);
+      runId ??= config.swarm.runId;
+      compatHash ??= trainingConfigHash(config);
+      if (bootstrap.length === 0) bootstrap = config.swarm.bootstrap;
+      if (config.swarm.swarmKeyFile) swarmKey = await readSwarmKeyFile(config.swarm.swarmKeyFile);
+    }
+    if (!runId || !compatHash) throw new UsageError('status needs --config, or --run-id and --compat-hash');
+    if (bootstrap.length === 0) throw new UsageError('status needs at least one --bootstrap peer to dial');
+    const webPort = values.web === undefined ? undefined : Number(values.web);
+    if (webPort !== undefined && (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535)) {
+      throw new UsageError(`--web takes a port number (0-65535), got ${values.web}`);
+    }
+    const signal = interruptSignal();
+    const observer = await createObserver({
+      runId,
+      compatHash,
+      bootstrap,
+      swarmKey,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      identityFile: undefined,
+    });
+    try {
+      await observe(observer, {
+        webPort,
+        jsonAfterMs: values.json ? Number(values.wait) * 1000 : undefined,
+        terminal: !values.json,
+        signal,
+        onWeb: (url) => process.stderr.write(`web dashboard: ${url}\n`),
+      });
+    } finally {
+      await observer.stop();
+    }
+    return 0;
+  },
+};
