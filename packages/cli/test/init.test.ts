@@ -113,9 +113,10 @@ describe('enjambre init', () => {
   });
 
   it('reads GPUs from nvidia-smi and writes a workload whose data files load', async () => {
+    // The first line is what nvidia-smi printed for this query on a real H200 machine.
     const smi = fakeNvidiaSmi(
       'smi-h200',
-      'NVIDIA H200, 570.124.06, 143771 MiB\nNVIDIA A100-SXM4-80GB, 570.124.06, 81920 MiB\n',
+      'NVIDIA H200, 580.159.04, 143771 MiB\nNVIDIA A100-SXM4-80GB, 580.159.04, 81920 MiB\n',
     );
     // The config lives next to the shared datasets' folder so that the reference layout resolves.
     const dataDir = path.relative(tmp, SHARED_DATA);
@@ -129,8 +130,8 @@ describe('enjambre init', () => {
     expect(report.machine.nvidiaSmi).toEqual({
       status: 'ok',
       gpus: [
-        { name: 'NVIDIA H200', driverVersion: '570.124.06', memoryMB: 143771 },
-        { name: 'NVIDIA A100-SXM4-80GB', driverVersion: '570.124.06', memoryMB: 81920 },
+        { name: 'NVIDIA H200', driverVersion: '580.159.04', memoryMB: 143771 },
+        { name: 'NVIDIA A100-SXM4-80GB', driverVersion: '580.159.04', memoryMB: 81920 },
       ],
     });
     const text = readFileSync(out, 'utf8');
