@@ -42,6 +42,7 @@ export interface SwarmRunResult {
   valAccuracy?: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Distinct trainer peers heard from during the run. */
   peersSeen: number;
   anchorHash: string;
   executionProvider: string;
@@ -73,15 +74,20 @@ export async function runSwarmPeer(
     mdns: s.mdns,
     swarmKey: s.swarmKeyFile ? await readSwarmKeyFile(s.swarmKeyFile) : undefined,
     inlineThresholdBytes: s.averaging.inlineMaxBytes,
+    // Listeners go on before the first dial: a refusal can happen during start().
+    start: false,
   });
   const aborted = () => opts.signal?.aborted ?? false;
   let metrics: { close(): Promise<void> } | undefined;
   try {
+    node.addEventListener('refused', ((ev: CustomEvent<{ message?: string; reason?: string }>) =>
+      opts.onNotice?.(ev.detail.message ?? ev.detail.reason ?? 'a peer was refused')) as EventListener);
+    node.addEventListener('rejected', ((ev: CustomEvent<{ peer: string; topic: string; reason: string }>) =>
+      opts.onNotice?.(
+        `rejected a ${ev.detail.topic} message from ${ev.detail.peer}: ${ev.detail.reason}`,
+      )) as EventListener);
+    await node.start();
     opts.onListening?.(node.multiaddrs(), node.peerId);
-    for (const e of ['refused'] as const) {
-      node.addEventListener(e, ((ev: CustomEvent<{ message?: string; reason?: string }>) =>
-        opts.onNotice?.(ev.detail.message ?? ev.detail.reason ?? 'a peer was refused')) as EventListener);
-    }
     const isLocal = compileNamePatterns(s.averaging.localParams ?? []);
     const shared: SharedTensor[] = compiled.params
       .filter((p) => !isLocal(p.name))
@@ -187,7 +193,7 @@ export async function runSwarmPeer(
       valAccuracy: final.valAccuracy,
       bytesSent: t.totalSent,
       bytesReceived: t.totalReceived,
-      peersSeen: peer.knownPeers().length,
+      peersSeen: peer.seenPeers().length,
       anchorHash: peer.anchorHash(),
       executionProvider: setup.provider,
       checkpoint,

@@ -208,6 +208,11 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     return sha256(this.anchor);
   }
 
+  /** Every trainer peer heard of since this peer started, gone ones included. */
+  seenPeers(): string[] {
+    return [...this.peers].filter(([, p]) => p.role === 'trainer').map(([id]) => id);
+  }
+
   /** Trainer peers heard of (heartbeat or update) and not known to have left. */
   knownPeers(): string[] {
     return [...this.peers].filter(([, p]) => p.role === 'trainer' && !p.left).map(([id]) => id);
