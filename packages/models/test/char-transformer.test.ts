@@ -117,8 +117,8 @@ describe('char-transformer', () => {
       { samples: 4 },
     );
     expect(report.dtype).toBe('float32');
-    // Stated float32 tolerance: central differences with a 1e-2 step in single precision.
-    expect(report.maxRelError).toBeLessThan(5e-2);
+    // Stated float32 tolerance (GRADCHECK_TOLERANCES.float32): allclose on directional slopes.
+    expect(report.passed).toBe(true);
   });
 
   it('builds training-mode dropout that the autodiff and onnxruntime accept', async () => {

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { HostTensor } from '@enjambre/autograd';
 import { BatchSampler, type SamplerState } from '@enjambre/data';
 import { readCheckpoint, type TrainBatch, writeCheckpoint } from '@enjambre/runtime';
@@ -75,6 +77,7 @@ export async function trainLocally(
   const lr = (step: number) => trainerLr(setup, step);
 
   const save = async () => {
+    await mkdir(dirname(checkpoint), { recursive: true });
     await writeCheckpoint(checkpoint, checkpointTensors(setup), checkpointMetadata(setup, sampler.state()));
     opts.onCheckpoint?.(checkpoint, trainer.step);
   };

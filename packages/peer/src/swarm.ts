@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { HostTensor } from '@enjambre/autograd';
 import { compileNamePatterns } from '@enjambre/config';
@@ -172,6 +173,7 @@ export async function runSwarmPeer(
     if (!aborted()) await peer.settle(5_000, opts.signal).catch(() => undefined);
     const final = await evaluateAnchor();
     const checkpoint = `${config.node.workDir}/swarm-checkpoint.safetensors`;
+    await mkdir(config.node.workDir, { recursive: true });
     const snapshot = peer.snapshot();
     await writeCheckpoint(
       checkpoint,

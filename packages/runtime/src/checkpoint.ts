@@ -11,7 +11,7 @@
  * every bound and offset before touching the data.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { HostTensor } from '@enjambre/autograd';
 import { allocate, type DataType, numElements } from '@enjambre/onnx';
@@ -354,7 +354,6 @@ export async function writeCheckpoint(
   const { header, chunks } = encodeParts(tensors, metadata, target);
   throwIfAborted(options.signal);
   const dir = dirname(target);
-  await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${tempPrefix(target)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   let renamed = false;
