@@ -7,6 +7,7 @@ import { init } from './init.ts';
 import { join } from './join.ts';
 import { ops } from './ops.ts';
 import { status } from './status.ts';
+import { swarmKey } from './swarm-key.ts';
 import { train } from './train.ts';
 
 export interface Command {
@@ -20,5 +21,5 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = Object.fromEntries(
-  [ops, gradcheck, init, doctor, train, join, status, demo, exportCommand].map((c) => [c.name, c]),
+  [ops, gradcheck, init, doctor, train, join, status, demo, swarmKey, exportCommand].map((c) => [c.name, c]),
 );
