@@ -12,16 +12,30 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '40' }, out: { type: 'string', default: 'docs/images/dashboard.png' } },
+  options: {
+    seconds: { type: 'string', default: '40' },
+    out: { type: 'string', default: 'docs/images/dashboard.png' },
+  },
 });
 const port = 8000 + Math.floor(Math.random() * 1000);
-const demo = spawn(process.execPath, ['packages/cli/bin/enjambre.js', 'demo', '--rounds', '200', '--web', String(port)], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const demo = spawn(
+  process.execPath,
+  ['packages/cli/bin/enjambre.js', 'demo', '--rounds', '200', '--web', String(port)],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 await new Promise((r) => setTimeout(r, Number(values.seconds) * 1000));
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -72,7 +72,9 @@ describe('enjambre join, one OS process per peer', () => {
       },
     });
     const rounds = 10;
-    const peers = plan.peers.map((p) => startPeer(p.config, ['--max-rounds', String(rounds), '--min-peers', '4']));
+    const peers = plan.peers.map((p) =>
+      startPeer(p.config, ['--max-rounds', String(rounds), '--min-peers', '4']),
+    );
 
     // Kill the first peer (the one the others were started against) hard, in the middle of the run.
     await until(() => peers[0].rounds.length >= 3, 90_000);

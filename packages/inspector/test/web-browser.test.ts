@@ -1,10 +1,10 @@
-import os from 'node:os';
 /**
  * The web dashboard in a real headless browser (Debian's chromium through playwright-core), fed by an observer
  * of a real libp2p swarm. Skipped, with the reason, when chromium is not installed (CI installs it first).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -34,6 +34,7 @@ export {
   readSwarmKeyFile,
   writeSwarmKeyFile,
 } from './libp2p-node.ts';
+export * from './protocol/index.ts';
 export {
   DEFAULT_MAX_SNAPSHOT_BYTES,
   DEFAULT_SNAPSHOT_PEERS,
@@ -62,4 +63,3 @@ export {
 } from './swarm-node.ts';
 export { type RunTopics, type TopicKind, topicsFor } from './topics.ts';
 export * from './wire.ts';
-export * from './protocol/index.ts';

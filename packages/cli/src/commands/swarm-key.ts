@@ -18,7 +18,9 @@ with your peers over a channel you trust.
   async run(values) {
     if (typeof values.out !== 'string') throw new UsageError('swarm-key needs --out FILE');
     if (existsSync(values.out) && !values.force) {
-      throw new UsageError(`${values.out} exists; pass --force to replace it (peers holding the old key will be shut out)`);
+      throw new UsageError(
+        `${values.out} exists; pass --force to replace it (peers holding the old key will be shut out)`,
+      );
     }
     await writeSwarmKeyFile(values.out);
     console.log(`wrote ${values.out}; set swarm.swarmKeyFile to it in every peer's config`);

@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { configFromObject } from '@enjambre/config';
+import { setupTraining, trainLocally } from '@enjambre/peer';
+import { readCheckpoint } from '@enjambre/runtime';
+import { describe, expect, it } from 'vitest';
+import { SHARED_DATA, tempDir } from './swarm-helpers.ts';
+
+/** A tiny char-level language model on the first part of Tiny Shakespeare. */
+function textConfig(dir: string) {
+  return configFromObject(
+    {
+      node: { workDir: dir },
+      hardware: { intraOpThreads: 1 },
+      model: { kind: 'char-transformer', layers: 1, heads: 2, width: 16, context: 16 },
+      data: { format: 'text', path: join(SHARED_DATA, 'tinyshakespeare/input.txt'), seed: 11 },
+      training: {
+        batchSize: 4,
+        stepsPerRun: 5,
+        evalEvery: 0,
+        evalBatches: 2,
+        maxSteps: 30,
+        optimizer: { kind: 'adamw', lr: 3e-3 },
+        lrSchedule: { kind: 'cosine', warmupSteps: 5 },
+      },
+    },
+    { baseDir: dir },
+  );
+}
+
+describe('local training', () => {
+  it('resuming from a checkpoint continues the exact same run', async () => {
+    const straightDir = tempDir('enjambre-straight-');
+    const straight = await setupTraining(textConfig(straightDir));
+    const losses: number[] = [];
+    const full = await trainLocally(straight, { maxSteps: 30, onProgress: (p) => losses.push(p.loss) });
+    await straight.data.close();
+
+    const resumedDir = tempDir('enjambre-resumed-');
+    const first = await setupTraining(textConfig(resumedDir));
+    const half = await trainLocally(first, { maxSteps: 15 });
+    await first.data.close();
+    expect(half.steps).toBe(15);
+    const second = await setupTraining(textConfig(resumedDir));
+    const rest = await trainLocally(second, { maxSteps: 30, resume: true });
+    await second.data.close();
+
+    expect(rest.steps).toBe(30);
+    // Same parameters and optimizer state, bit for bit, and the same final losses.
+    const a = await readCheckpoint(full.checkpoint!);
+    const b = await readCheckpoint(rest.checkpoint!);
+    expect(Object.keys(b.tensors).sort()).toEqual(Object.keys(a.tensors).sort());
+    for (const [name, t] of Object.entries(a.tensors)) {
+      expect(Array.from(b.tensors[name].data as Float32Array), name).toEqual(
+        Array.from(t.data as Float32Array),
+      );
+    }
+    expect(rest.valLoss).toBe(full.valLoss);
+    expect(rest.trainLoss).not.toBeNaN();
+    expect(losses.length).toBeGreaterThan(0);
+  });
+
+  it('a model that does not fit the data is a clear error naming both', async () => {
+    const dir = tempDir();
+    const config = configFromObject(
+      {
+        node: { workDir: dir },
+        model: { kind: 'cnn' },
+        data: { format: 'synthetic', examples: 100, features: 16, classes: 4 },
+      },
+      { baseDir: dir },
+    );
+    await expect(setupTraining(config)).rejects.toThrow(/image|shape|16/);
+  });
+});
