@@ -421,7 +421,9 @@ export class SwarmStatus {
         continue;
       }
       if (rec.state === 'active') {
-        const interval = rec.intervalMs ?? this.heartbeatIntervalMs;
+        // Peers beat faster while training and slower while waiting: never call one stale
+        // before the configured interval's worth of missed beats, however fast it beat last.
+        const interval = Math.max(rec.intervalMs ?? this.heartbeatIntervalMs, this.heartbeatIntervalMs);
         const limit = this.staleAfterMissed * interval;
         if (silent > limit) {
           rec.state = 'stale';

@@ -83,7 +83,8 @@ describe('SwarmStatus: peers', () => {
     expect(s.snapshot(T0 + 3500).events.filter((e) => e.kind === 'stale')).toEqual([
       { time: T0 + 3000, kind: 'stale', peer: a, name: shortPeerId(a) },
     ]);
-    // It comes back, then beats every 200 ms: the estimate takes over (3 × 200 ms).
+    // It comes back, then beats every 200 ms: the estimate follows, but the configured interval
+    // stays the floor (a peer that beats fast while training must not flap to stale while it waits).
     let t = T0 + 4000;
     s.ingest(heartbeat(rand), a, t);
     expect(s.snapshot(t).peers[0].state).toBe('active');
@@ -95,9 +96,20 @@ describe('SwarmStatus: peers', () => {
     const est = s.snapshot(t).peers[0].intervalMs;
     expect(est).toBeGreaterThanOrEqual(200);
     expect(est).toBeLessThan(260);
-    expect(s.snapshot(t + 3 * est - 5).peers[0].state).toBe('active');
-    expect(s.snapshot(t + 3 * est + 5).peers[0].state).toBe('stale');
-    expect(s.snapshot(t + 3 * est + 5).swarm).toMatchObject({ activePeers: 0, stalePeers: 1 });
+    expect(s.snapshot(t + 3 * est + 5).peers[0].state).toBe('active');
+    expect(s.snapshot(t + 3000).peers[0].state).toBe('active');
+    expect(s.snapshot(t + 3001).peers[0].state).toBe('stale');
+    expect(s.snapshot(t + 3001).swarm).toMatchObject({ activePeers: 0, stalePeers: 1 });
+    // A peer that beats slower than configured gets the longer estimate (3 × 2000 ms).
+    const b = fakePeerId(rand);
+    let u = t + 10_000;
+    for (let i = 0; i < 30; i++) {
+      s.ingest(heartbeat(rand), b, u);
+      u += 2000;
+    }
+    u -= 2000;
+    expect(s.snapshot(u + 5900).peers.find((p) => p.id === b)?.state).toBe('active');
+    expect(s.snapshot(u + 6500).peers.find((p) => p.id === b)?.state).toBe('stale');
   });
 
   it('records departures, excludes departed peers from totals, and accepts a later rejoin', () => {

@@ -111,6 +111,7 @@ export async function runSwarmPeer(
         joinWaitMs: opts.joinWaitMs,
         minPeers: opts.minPeers,
         hardware: { provider: setup.provider, deviceName: cpus()[0]?.model ?? 'cpu', cores: cpus().length },
+        name: config.node.name,
       },
     );
     peer.addEventListener('notice', ((e: CustomEvent<{ message: string }>) =>

@@ -33,6 +33,8 @@ export const MAX_FINGERPRINT_LENGTH = 256;
 /** Maximum length of the hardware provider / device name strings. */
 export const MAX_PROVIDER_BYTES = 32;
 export const MAX_DEVICE_NAME_BYTES = 128;
+/** Longest node name in a heartbeat, bytes. */
+export const MAX_NODE_NAME_BYTES = 64;
 /** Maximum length of a departure reason. */
 export const MAX_REASON_BYTES = 256;
 /** Length of a sha256 hash in bytes (anchor hash, content hash). */
@@ -102,6 +104,8 @@ export interface HeartbeatMessage extends Envelope {
   /** Small random projection of θ_anchor (at most {@link MAX_FINGERPRINT_LENGTH} float32 values). */
   fingerprint: Float32Array;
   role: PeerRole;
+  /** The node's display name (config node.name), when it has one. */
+  name?: string;
 }
 
 /** Departure announcement. */
@@ -221,6 +225,7 @@ function writeHeartbeat(w: ByteWriter, m: HeartbeatMessage): void {
     throw new WireEncodeError('heartbeat.role', `expected 'trainer' or 'observer', got '${String(m.role)}'`);
   }
   w.u8('heartbeat.role', m.role === 'trainer' ? 0 : 1);
+  w.str8('heartbeat.name', m.name ?? '', MAX_NODE_NAME_BYTES);
 }
 
 function finiteNonNegative(field: string, v: number): void {
@@ -417,6 +422,7 @@ function readHeartbeat(r: ByteReader, env: Envelope): HeartbeatMessage {
   }
   const roleCode = r.u8('heartbeat.role');
   if (roleCode > 1) throw new WireDecodeError('heartbeat.role', `unknown role code ${roleCode}`);
+  const name = r.str8('heartbeat.name', MAX_NODE_NAME_BYTES);
   return {
     type: 'heartbeat',
     runId: env.runId,
@@ -431,5 +437,6 @@ function readHeartbeat(r: ByteReader, env: Envelope): HeartbeatMessage {
     hardware: { provider, deviceName, cores },
     fingerprint,
     role: roleCode === 0 ? 'trainer' : 'observer',
+    ...(name ? { name } : {}),
   };
 }

@@ -68,6 +68,8 @@ export interface AveragingOptions {
   minPeersTimeoutMs?: number;
   /** Hardware summary gossiped in heartbeats. */
   hardware?: HardwareSummary;
+  /** Display name gossiped in heartbeats (what the inspector shows). */
+  name?: string;
 }
 
 export interface RoundReport {
@@ -143,7 +145,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   private readonly received = new Map<number, Map<string, Contribution>>();
   private readonly late: Contribution[] = [];
   private readonly opts: Required<
-    Omit<AveragingOptions, 'roundTimeoutMs' | 'topkFraction' | 'hardware' | 'minPeers' | 'minPeersTimeoutMs'>
+    Omit<
+      AveragingOptions,
+      'roundTimeoutMs' | 'topkFraction' | 'hardware' | 'name' | 'minPeers' | 'minPeersTimeoutMs'
+    >
   > &
     AveragingOptions;
   private wake: (() => void) | undefined;
@@ -410,6 +415,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
         hardware: this.opts.hardware ?? { provider: 'cpu', deviceName: 'unknown', cores: 1 },
         fingerprint: Float32Array.from(anchorFingerprint(this.anchor)),
         role: 'trainer',
+        name: this.opts.name,
       })
       .catch(() => undefined);
   }
