@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -65,13 +65,14 @@ describe('enjambre join, one OS process per peer', () => {
       runId: 'kill-test',
       base: {
         hardware: { intraOpThreads: 1 },
-        model: { kind: 'mlp', hidden: [128] },
+        model: { kind: 'mlp', hidden: [512, 512] },
         data: { format: 'synthetic', seed: 5, examples: 4000, features: 16, classes: 4 },
-        training: { batchSize: 32, stepsPerRun: 10, evalBatches: 2 },
-        swarm: { averaging: { innerSteps: 40, roundTimeoutMs: 2000 } },
+        training: { batchSize: 64, stepsPerRun: 10, evalBatches: 2 },
+        // Rounds of about a second, so that the run outlasts the observer's start-up.
+        swarm: { averaging: { innerSteps: 100, roundTimeoutMs: 2000 } },
       },
     });
-    const rounds = 10;
+    const rounds = 16;
     const peers = plan.peers.map((p) =>
       startPeer(p.config, ['--max-rounds', String(rounds), '--min-peers', '4']),
     );
@@ -79,8 +80,19 @@ describe('enjambre join, one OS process per peer', () => {
     // Kill the first peer (the one the others were started against) hard, in the middle of the run.
     await until(() => peers[0].rounds.length >= 3, 90_000);
     peers[0].child.kill('SIGKILL');
+    // An observer that knows nothing but one peer's address watches the run.
+    const watch = spawnSync(
+      process.execPath,
+      [BIN, 'status', '--bootstrap', plan.peers[2].address, '--json', '--wait', '4'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(watch.status, watch.stderr).toBe(0);
+    const snapshot = JSON.parse(watch.stdout) as { runId: string; peers: { id: string; state: string }[] };
+    expect(snapshot.runId).toBe('kill-test');
+    const seen = snapshot.peers.filter((p) => p.state === 'active').map((p) => p.id);
+    expect(seen).toEqual(expect.arrayContaining([plan.peers[2].peerId, plan.peers[3].peerId]));
     // Ask another to leave politely: it announces its departure and writes a checkpoint.
-    await until(() => peers[1].rounds.length >= 5, 90_000);
+    await until(() => peers[1].rounds.length >= 10, 120_000);
     peers[1].child.kill('SIGTERM');
 
     const [kill, term, a, b] = await Promise.all(peers.map((p) => p.exit));

@@ -19,6 +19,7 @@ export {
 } from './blob-store.ts';
 export * from './errors.ts';
 export { TypedEventTarget } from './events.ts';
+export { askHello, HELLO_PROTOCOL } from './hello.ts';
 export type { ByteStream, ByteStreamHandler, GossipVerdict, Host, HostTraffic } from './host.ts';
 export {
   DEFAULT_BOOTSTRAP_WAIT_MS,
@@ -50,6 +51,7 @@ export { DEFAULT_PEER_TIMEOUT_MS } from './stream-io.ts';
 export {
   createSwarmNode,
   DEFAULT_INLINE_THRESHOLD_BYTES,
+  discoverRun,
   type HeartbeatInput,
   type MessageValidator,
   type PublishReport,

@@ -11,15 +11,18 @@ import {
   InvalidOptionError,
   PeerTimeoutError,
   PublishError,
+  SwarmError,
   toError,
   WireDecodeError,
 } from './errors.ts';
 import { TypedEventTarget } from './events.ts';
+import { askHello, serveHello, stopHello } from './hello.ts';
 import type { GossipMessage, GossipVerdict, Host } from './host.ts';
 import { createLibp2pHost, type HostOptions } from './libp2p-node.ts';
 import {
   type FetchSnapshotOptions,
   type RefusalEvent,
+  type RunIdentity,
   type SnapshotProvider,
   type SnapshotResult,
   StateSync,
@@ -136,6 +139,41 @@ export interface PublishReport {
   bytes: number;
 }
 
+/**
+ * Learns the run (id and model/config hash) of the peers at `bootstrap` through the hello
+ * protocol, with a short-lived node of its own: what an observer needs when all it has is an
+ * address. Resolves with the first answer.
+ */
+export async function discoverRun(
+  options: Omit<SwarmNodeOptions, 'runId' | 'compatHash' | 'start'> & { timeoutMs?: number },
+): Promise<RunIdentity & { peer: string }> {
+  const probe = await createSwarmNode({
+    ...options,
+    runId: 'discovery',
+    compatHash: '00',
+    handshakeOnConnect: false,
+  });
+  try {
+    const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+    const failures: string[] = [];
+    while (Date.now() < deadline) {
+      for (const peer of probe.connectedPeers()) {
+        try {
+          return { ...(await askHello(probe.host, peer, 5_000, options.signal)), peer };
+        } catch (err) {
+          failures.push(`${peer}: ${toError(err).message}`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new SwarmError(
+      `no peer at ${(options.bootstrap ?? []).join(', ') || '(no bootstrap address)'} told its run${failures.length ? ` (${failures.slice(-3).join('; ')})` : ''}`,
+    );
+  } finally {
+    await probe.stop();
+  }
+}
+
 /** Creates (and by default starts) a swarm node. */
 export async function createSwarmNode(options: SwarmNodeOptions): Promise<SwarmNode> {
   if (options.signal?.aborted) throw new AbortError('createSwarmNode', { cause: options.signal.reason });
@@ -224,6 +262,7 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
     );
     await this.blobService.start();
     await this.stateSync.start();
+    await serveHello(this.host, { runId: this.runId, compatHash: this.compatHash });
     for (const kind of ['updates', 'heartbeats'] as const) {
       const topic = this.topics[kind];
       this.host.setTopicValidator(topic, (m) => this.validate(kind, m));
@@ -250,6 +289,7 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
     }
     await this.blobService.stop();
     await this.stateSync.stop();
+    await stopHello(this.host);
     await this.host.stop();
   }
 

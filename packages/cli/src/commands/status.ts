@@ -1,6 +1,6 @@
 import { loadConfig, trainingConfigHash } from '@enjambre/config';
 import { createObserver } from '@enjambre/inspector';
-import { readSwarmKeyFile } from '@enjambre/swarm';
+import { discoverRun, readSwarmKeyFile } from '@enjambre/swarm';
 import { observe } from '../observe.ts';
 import { UsageError } from '../output.ts';
 import { interruptSignal } from '../progress.ts';
@@ -9,15 +9,16 @@ import type { Command } from './index.ts';
 export const status: Command = {
   name: 'status',
   summary: 'watch a swarm: peers, hardware, rounds, loss, throughput, traffic',
-  usage: `Usage: enjambre status --config FILE [--bootstrap ADDR]... [--web [PORT]] [--json]
-       enjambre status --run-id ID --compat-hash HASH --bootstrap ADDR... [--web [PORT]] [--json]
+  usage: `Usage: enjambre status --bootstrap ADDR... [--web [PORT]] [--json]
+       enjambre status --config FILE [--bootstrap ADDR]... [--web [PORT]] [--json]
 
 Joins the swarm as an observer peer (it does not train) and shows what the peers gossip in
 their heartbeats: a refreshing terminal view by default, a local web dashboard with live
-charts with --web, or one JSON snapshot with --json. The run id and the model/config hash
-come from a node config (--config) or are given directly.
+charts with --web, or one JSON snapshot with --json. The run to watch is the one the
+bootstrap peers are in (they tell it), or the one of a node config (--config).
 
   --config       a node config of the swarm: run id, compatibility hash, bootstrap, swarm key
+  --swarm-key    the swarm key file of a private swarm (without --config)
   --bootstrap    a peer to dial (multiaddr with /p2p/<id>); repeatable; replaces the config's list
   --run-id       the swarm's run id (without --config)
   --compat-hash  the swarm's model/config hash (without --config; peers print it in \`join --json\`)
@@ -29,6 +30,7 @@ come from a node config (--config) or are given directly.
     bootstrap: { type: 'string', multiple: true },
     'run-id': { type: 'string' },
     'compat-hash': { type: 'string' },
+    'swarm-key': { type: 'string' },
     web: { type: 'string' },
     wait: { type: 'string', default: '6' },
     json: { type: 'boolean', default: false },
@@ -51,8 +53,19 @@ come from a node config (--config) or are given directly.
       if (bootstrap.length === 0) bootstrap = config.swarm.bootstrap;
       if (config.swarm.swarmKeyFile) swarmKey = await readSwarmKeyFile(config.swarm.swarmKeyFile);
     }
-    if (!runId || !compatHash) throw new UsageError('status needs --config, or --run-id and --compat-hash');
-    if (bootstrap.length === 0) throw new UsageError('status needs at least one --bootstrap peer to dial');
+    if (bootstrap.length === 0)
+      throw new UsageError(
+        'status needs at least one --bootstrap peer to dial (or a --config that lists some)',
+      );
+    if (typeof values['swarm-key'] === 'string') swarmKey = await readSwarmKeyFile(values['swarm-key']);
+    if (!runId || !compatHash) {
+      const run = await discoverRun({ bootstrap, swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
+      runId ??= run.runId;
+      compatHash ??= run.compatHash;
+      process.stderr.write(
+        `watching run ${runId} (model/config hash ${compatHash.slice(0, 12)}…, told by ${run.peer})\n`,
+      );
+    }
     const webPort = values.web === undefined ? undefined : Number(values.web);
     if (webPort !== undefined && (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535)) {
       throw new UsageError(`--web takes a port number (0-65535), got ${values.web}`);

@@ -561,10 +561,22 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       (a, b) => b[1].length - a[1].length || (rank(a[1]) < rank(b[1]) ? -1 : 1),
     )[0];
     const ahead = this.peersAhead();
-    if (bestKey !== mine) {
-      await this.resync(bestIds, signal);
-    } else if (ahead.length > 0 && ahead.length >= this.activePeers().length / 2) {
-      await this.resync(ahead, signal);
+    const from =
+      bestKey !== mine
+        ? bestIds
+        : ahead.length > 0 && ahead.length >= this.activePeers().length / 2
+          ? ahead
+          : undefined;
+    if (!from) return;
+    try {
+      await this.resync(from, signal);
+    } catch (e) {
+      // Peers that moved on mid-fetch (no two snapshots agree) are no reason to stop training:
+      // stay on this anchor and try again at the next round's drift check.
+      if (signal?.aborted) throw e;
+      this.emit('notice', {
+        message: `could not re-sync (${(e as Error).message}); continuing on this peer's anchor`,
+      });
     }
   }
 
