@@ -13,6 +13,7 @@ import {
   type SharedTensor,
   type SwarmNode,
 } from '@enjambre/swarm';
+import { PeerSetupError } from './errors.ts';
 import { checkpointMetadata, checkpointTensors } from './local.ts';
 import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
 
@@ -64,7 +65,7 @@ export async function runSwarmPeer(
 ): Promise<SwarmRunResult> {
   const { config, trainer, compiled } = setup;
   const s = config.swarm;
-  if (!s.runId) throw new Error('swarm.runId is required to join a swarm');
+  if (!s.runId) throw new PeerSetupError('swarm.runId is required to join a swarm');
   const node = await createSwarmNode({
     runId: s.runId,
     compatHash: setup.configHash,
@@ -81,12 +82,8 @@ export async function runSwarmPeer(
   const aborted = () => opts.signal?.aborted ?? false;
   let metrics: { close(): Promise<void> } | undefined;
   try {
-    node.addEventListener('refused', ((ev: CustomEvent<{ message?: string; reason?: string }>) =>
-      opts.onNotice?.(ev.detail.message ?? ev.detail.reason ?? 'a peer was refused')) as EventListener);
-    node.addEventListener('rejected', ((ev: CustomEvent<{ peer: string; topic: string; reason: string }>) =>
-      opts.onNotice?.(
-        `rejected a ${ev.detail.topic} message from ${ev.detail.peer}: ${ev.detail.reason}`,
-      )) as EventListener);
+    node.on('refused', (e) => opts.onNotice?.(e.message));
+    node.on('rejected', (e) => opts.onNotice?.(`rejected a ${e.topic} message from ${e.peer}: ${e.reason}`));
     await node.start();
     opts.onListening?.(node.multiaddrs(), node.peerId);
     const isLocal = compileNamePatterns(s.averaging.localParams ?? []);
@@ -114,11 +111,10 @@ export async function runSwarmPeer(
         name: config.node.name,
       },
     );
-    peer.addEventListener('notice', ((e: CustomEvent<{ message: string }>) =>
-      opts.onNotice?.(e.detail.message)) as EventListener);
-    peer.addEventListener('progress', ((e: CustomEvent<{ round: number; steps: number; loss: number }>) =>
-      opts.onProgress?.(e.detail)) as EventListener);
+    peer.on('notice', (e) => opts.onNotice?.(e.message));
+    peer.on('progress', (e) => opts.onProgress?.(e));
     let lastLoss: number | null = null;
+    let lastRate = 0;
     if (config.metrics.prometheusPort !== undefined) {
       metrics = await startMetricsServer({
         port: config.metrics.prometheusPort,
@@ -128,7 +124,7 @@ export async function runSwarmPeer(
             round: peer.round,
             step: trainer.step,
             loss: lastLoss,
-            samplesPerSec: 0,
+            samplesPerSec: lastRate,
             bytesIn: t.totalReceived,
             bytesOut: t.totalSent,
             peersSeen: peer.knownPeers().length,
@@ -165,6 +161,7 @@ export async function runSwarmPeer(
         throw e;
       }
       lastLoss = report.loss;
+      lastRate = report.samples / Math.max(1e-3, report.innerMs / 1000);
       const ev =
         evalEvery > 0 && report.round % evalEvery === 0
           ? await evaluateAnchor(config.training.evalBatches)
