@@ -231,15 +231,21 @@ export function toTrainBatch(compiled: CompiledTraining, batch: Batch): TrainBat
   };
 }
 
+/** Batches of a full evaluation on text (nanoGPT's eval_iters). */
+export const FULL_TEXT_EVAL_BATCHES = 200;
+
 /**
  * Validation batches (training batches when there is no validation split) in a fixed order:
- * all of the split, or the first `count` batches spread over it.
+ * all of the split (200 batches spread over it for text), or `count` batches spread over it.
  */
 export function evaluationBatches(setup: TrainingSetup, count?: number): TrainBatch[] {
   const ds = setup.data.validation ?? setup.data.train;
   const bs = Math.min(evalBatchSize(setup), ds.size);
   const available = Math.floor(ds.size / bs);
-  const n = count === undefined ? available : Math.min(count, available);
+  // A text split has a window at every character offset: "all of it" would be one forward pass
+  // per character. Like nanoGPT's estimate_loss, a full text evaluation takes 200 batches.
+  const all = setup.data.info.format === 'text' ? Math.min(available, FULL_TEXT_EVAL_BATCHES) : available;
+  const n = count === undefined ? all : Math.min(count, available);
   // A fixed stride over the split: the same examples at every evaluation.
   const stride = Math.max(1, Math.floor(available / Math.max(1, n)));
   const out: TrainBatch[] = [];

@@ -206,10 +206,14 @@ export async function runSwarmPeer(
   }
 }
 
+/** Longest a single graph run may block the event loop while the node is in a swarm, ms. */
+const MAX_RUN_MS = 1_000;
+
 /** Adapts the node's Trainer and data to what the averaging protocol asks of a round. */
 function innerTrainer(setup: TrainingSetup, shared: SharedTensor[]): InnerTrainer {
   const { trainer, compiled } = setup;
   const k = compiled.stepsPerRun;
+  let msPerStep: number | undefined;
   return {
     loadShared(values) {
       const next: Record<string, HostTensor> = { ...trainer.parameters() };
@@ -228,11 +232,16 @@ function innerTrainer(setup: TrainingSetup, shared: SharedTensor[]): InnerTraine
       const losses: number[] = [];
       while (steps < maxSteps && !shouldStop()) {
         signal?.throwIfAborted();
-        const n = Math.min(k, maxSteps - steps);
+        // onnxruntime-node runs a graph synchronously on the event loop: while it runs, libp2p
+        // answers nobody. Runs of K steps that would take too long fall back to single steps.
+        let n = Math.min(k, maxSteps - steps);
+        if (msPerStep !== undefined && msPerStep * n > MAX_RUN_MS) n = 1;
         const batches = Array.from({ length: n }, () =>
           toTrainBatch(compiled, setup.data.train.batch(setup.sampler.next())),
         );
+        const t0 = performance.now();
         const r = await trainer.train(batches, signal);
+        msPerStep = (performance.now() - t0) / n;
         losses.push(...r.losses);
         steps += n;
         onProgress?.({ steps, samples: steps * setup.batchSize, loss: mean(losses.slice(-n)) });
