@@ -10,7 +10,8 @@
  *
  * Run: npx tsx scripts/bench-swarm.ts [--workload mnist|shakespeare|all] [--out DIR]
  *        [--mnist-steps N] [--mnist-baseline-steps N] [--shakespeare-steps N] [--inner-steps H]
- *        [--codec sign|int8|fp16|fp32|topk] [--round-timeout-ms MS (0: protocol default)] [--skip-baselines]
+ *        [--codec sign|int8|fp16|fp32|topk] [--round-timeout-ms MS (0: protocol default)]
+ *        [--inline-max-bytes N (0: default)] [--skip-baselines]
  * Writes per-process logs (timestamped stderr) and results-<workload>.json under --out
  * (default .enjambre/bench-swarm) and prints markdown tables.
  */
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     'inner-steps': { type: 'string', default: '50' },
     'round-timeout-ms': { type: 'string', default: '20000' },
     codec: { type: 'string', default: 'sign' },
+    'inline-max-bytes': { type: 'string', default: '0' },
     'skip-baselines': { type: 'boolean', default: false },
   },
 });
@@ -48,16 +50,19 @@ const OUT = resolve(args.out as string);
 const H = Number(args['inner-steps']);
 /**
  * swarm.averaging.roundTimeoutMs of the peers (0: the protocol's default, min(30 s, 0.25 × the
- * inner phase), at least 1 s). A local setting, not part of the config hash. The wait ends as soon
+ * inner phase), at least 10 s since the runs below were measured; at least 1 s before). A local setting, not part of the config hash. The wait ends as soon
  * as every active peer's update is in, so a long timeout only costs time when a peer is gone; the
  * default (about 1 s for these short inner phases) is shorter than the skew between 8 processes
  * time-sharing 2 cores: see docs/swarm-benchmarks.md.
  */
 const ROUND_TIMEOUT_MS = Number(args['round-timeout-ms']);
+/** swarm.averaging.inlineMaxBytes (0: the default, 256 KiB): updates above it go by hash over direct streams. */
+const INLINE_MAX_BYTES = Number(args['inline-max-bytes']);
 const averaging = (codec: string) => ({
   innerSteps: H,
   codec,
   ...(ROUND_TIMEOUT_MS > 0 ? { roundTimeoutMs: ROUND_TIMEOUT_MS } : {}),
+  ...(INLINE_MAX_BYTES > 0 ? { inlineMaxBytes: INLINE_MAX_BYTES } : {}),
 });
 
 // ---------------------------------------------------------------- processes
