@@ -5,8 +5,8 @@ nanoGPT's CPU recipe written out plainly: 4 layers, 4 heads, width 128, context 
 dropout 0, no biases, output tied to the token embedding, AdamW (0.9, 0.99), weight decay 0.1 on
 matrices only, lr 1e-3 with 100 warm-up steps and cosine decay to 1e-4 at 2000 steps, gradient
 clip 1.0. Evaluation as nanoGPT's: 20 random batches of 12 from the last 10% of the file, every
-250 steps; at the end also the mean loss over every window of the validation split
-(windows starting at every position, as `enjambre train` evaluates at the end).
+250 steps; at the end also the mean loss over the whole validation split in non-overlapping
+64-character windows (`fullValLoss`).
 
   /usr/bin/python3 scripts/workloads-torch-ref.py --data ../shared/data/tinyshakespeare/input.txt \
       [--seed 1337] [--threads 2] [--steps 2000]
@@ -90,7 +90,8 @@ def main():
 
     text = open(a.data, encoding="utf-8").read()
     chars = sorted(set(text))
-    ids = torch.tensor([chars.index(c) for c in text], dtype=torch.long)
+    index = {c: i for i, c in enumerate(chars)}
+    ids = torch.tensor([index[c] for c in text], dtype=torch.long)
     n = int(0.9 * len(ids))
     train, val = ids[:n], ids[n:]
     context, batch = 64, 12
@@ -124,16 +125,13 @@ def main():
 
     @torch.no_grad()
     def full_val():
-        # Every window start, as `enjambre train` evaluates at the end (batches of 12 windows).
-        starts = torch.arange(len(val) - context)
-        total, count = 0.0, 0
-        for s in range(0, len(starts) - batch + 1, batch):
-            ix = starts[s : s + batch]
-            x = torch.stack([val[i : i + context] for i in ix])
-            y = torch.stack([val[i + 1 : i + 1 + context] for i in ix])
-            total += model(x, y).item()
-            count += 1
-        return total / count
+        # The whole validation split once: non-overlapping windows, batches of 12.
+        model.eval()
+        windows = (len(val) - 1) // context
+        x = val[: windows * context].view(windows, context)
+        y = val[1 : windows * context + 1].view(windows, context)
+        losses = [model(x[s : s + batch], y[s : s + batch]).item() for s in range(0, windows - batch + 1, batch)]
+        return sum(losses) / len(losses)
 
     curve = []
     t0 = time.time()
