@@ -45,6 +45,8 @@ export interface SetupOptions {
   signal?: AbortSignal;
   /** Shard of the built-in synthetic data this node gets (a demo swarm gives each peer its own). */
   peerIndex?: number;
+  /** Total optimizer steps when they differ from training.maxSteps (`--max-steps`): the learning-rate schedule ends there. */
+  maxSteps?: number;
 }
 
 /** Loads the node's data, builds and compiles its model, and starts a trainer on the best provider. */
@@ -76,7 +78,7 @@ export async function setupTraining(config: Config, opts: SetupOptions = {}): Pr
       gradClip: t.gradClip,
       stepsPerRun: t.stepsPerRun,
     });
-    const lr = learningRateSchedule(t);
+    const lr = learningRateSchedule(opts.maxSteps === undefined ? t : { ...t, maxSteps: opts.maxSteps });
     const notices: ProviderNotice[] = [];
     let provider: ProviderName = 'cpu';
     const makeRunner = compileRunner({
@@ -246,12 +248,13 @@ export function evaluationBatches(setup: TrainingSetup, count?: number): TrainBa
   // per character. Like nanoGPT's estimate_loss, a full text evaluation takes 200 batches.
   const all = setup.data.info.format === 'text' ? Math.min(available, FULL_TEXT_EVAL_BATCHES) : available;
   const n = count === undefined ? all : Math.min(count, available);
-  // A fixed stride over the split: the same examples at every evaluation.
-  const stride = Math.max(1, Math.floor(available / Math.max(1, n)));
+  // Examples spread evenly over the whole split (for text: windows far apart, not overlapping
+  // neighbours), the same ones at every evaluation. With every batch this is the whole split.
+  const total = n * bs;
   const out: TrainBatch[] = [];
   for (let b = 0; b < n; b++) {
-    const start = b * stride * bs;
-    out.push(toTrainBatch(setup.compiled, ds.batch(Array.from({ length: bs }, (_, i) => start + i))));
+    const indices = Array.from({ length: bs }, (_, i) => Math.floor(((b * bs + i) * ds.size) / total));
+    out.push(toTrainBatch(setup.compiled, ds.batch(indices)));
   }
   return out;
 }

@@ -59,6 +59,20 @@ describe('local training', () => {
     expect(losses.length).toBeGreaterThan(0);
   });
 
+  it('--max-steps ends the cosine schedule where training ends', async () => {
+    const dir = tempDir();
+    const config = textConfig(dir); // cosine over training.maxSteps = 30, minLr 0.1 × lr
+    const setup = await setupTraining(config, { maxSteps: 10 });
+    await setup.data.close();
+    const { lr, minLr } = { lr: config.training.optimizer.lr, minLr: config.training.lrSchedule.minLr };
+    expect(setup.lr(0)).toBeLessThan(lr); // warm-up
+    expect(setup.lr(5)).toBeCloseTo(lr, 12); // warm-up over, cosine starts at lr
+    expect(setup.lr(10)).toBeCloseTo(minLr, 12);
+    const whole = await setupTraining(config);
+    await whole.data.close();
+    expect(whole.lr(10)).toBeGreaterThan(minLr + 0.5 * (lr - minLr));
+  });
+
   it('a model that does not fit the data is a clear error naming both', async () => {
     const dir = tempDir();
     const config = configFromObject(
