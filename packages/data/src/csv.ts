@@ -159,6 +159,8 @@ export interface FitCsvOptions {
   target: string;
   task?: 'classification' | 'regression';
   features?: readonly string[];
+  /** Columns left out of the default feature list. */
+  ignore?: readonly string[];
   categorical?: readonly string[];
   missingValues?: readonly string[];
   standardize?: boolean;
@@ -177,7 +179,10 @@ export function fitCsvEncoding(table: CsvTable, options: FitCsvOptions): CsvEnco
     return i;
   };
   const targetCol = col(options.target, 'target');
-  const featureNames = options.features ?? table.header.filter((h) => h !== options.target);
+  for (const name of options.ignore ?? []) col(name, 'ignore');
+  const ignored = new Set(options.ignore ?? []);
+  const featureNames =
+    options.features ?? table.header.filter((h) => h !== options.target && !ignored.has(h));
   for (const name of featureNames) {
     col(name, 'features');
     if (name === options.target) {
@@ -349,6 +354,7 @@ export async function loadCsv(spec: CsvSpec, options: LoadOptions = {}): Promise
     );
   }
   const features = optionalStringList(ctx, spec.features, 'features');
+  const ignore = optionalStringList(ctx, spec.ignore, 'ignore');
   const categorical = optionalStringList(ctx, spec.categorical, 'categorical');
   const missingValues = optionalStringList(ctx, spec.missingValues, 'missingValues');
   const standardize = optionalBoolean(ctx, spec.standardize, 'standardize', DEFAULT_STANDARDIZE);
@@ -384,6 +390,7 @@ export async function loadCsv(spec: CsvSpec, options: LoadOptions = {}): Promise
       target: spec.target,
       task,
       features,
+      ignore,
       categorical,
       missingValues,
       standardize,

@@ -115,8 +115,10 @@ export interface CsvSpec {
    * shape `[1]`. Default `'classification'`.
    */
   task?: 'classification' | 'regression';
-  /** Feature columns, in the order they are encoded. Default: every column but the target. */
+  /** Feature columns, in the order they are encoded. Default: every column but the target and `ignore`. */
   features?: string[];
+  /** Columns left out when `features` is not given (identifiers, free text). Default: none. */
+  ignore?: string[];
   /**
    * Feature columns to one-hot encode; all other features must then be numeric. Default: detected
    * from the training rows (a column is categorical if any non-missing value is not a number).

@@ -86,6 +86,25 @@ describe('iris', () => {
 });
 
 describe('penguins (categorical columns and missing values)', () => {
+  it('leaves ignored columns out of the features, and names an unknown one', async () => {
+    const data = await loadCsv({
+      format: 'csv',
+      path: PENGUINS,
+      target: 'species',
+      ignore: ['island', 'sex'],
+    });
+    expect(data.info.featureNames).toEqual([
+      'bill_length_mm',
+      'bill_depth_mm',
+      'flipper_length_mm',
+      'body_mass_g',
+    ]);
+    expect(data.train.inputs.shape).toEqual([4]);
+    await expect(
+      loadCsv({ format: 'csv', path: PENGUINS, target: 'species', ignore: ['colour'] }),
+    ).rejects.toThrow(/colour/);
+  });
+
   it('one-hot rows sum to 1, numeric train columns are standardised, NA imputed', async () => {
     const data = await loadCsv({ format: 'csv', path: PENGUINS, target: 'species' });
     const enc = data.info.encoding;

@@ -7,7 +7,7 @@ import {
   mulberry32,
   softmaxCrossEntropy,
 } from '@enjambre/autograd';
-import { type BuiltModel, createModel, type ModelSpec } from '@enjambre/models';
+import { type BuiltModel, createModel } from '@enjambre/models';
 import { cloneGraph, type DataType, type Graph, GraphBuilder, inferTypes } from '@enjambre/onnx';
 import { compileRunner } from '@enjambre/runtime';
 import { PeerSetupError } from './errors.ts';
@@ -82,7 +82,7 @@ export async function gradcheckModel(
 function buildForCheck(model: string): BuiltModel {
   if (model.endsWith('.onnx')) {
     if (!existsSync(model)) throw new PeerSetupError(`gradcheck: the model file ${model} does not exist`);
-    return createModel({ kind: 'onnx', path: model, loss: 'mse' } as ModelSpec);
+    return createModel({ kind: 'onnx', path: model, loss: 'mse' });
   }
   switch (model) {
     case 'mlp':
@@ -91,11 +91,14 @@ function buildForCheck(model: string): BuiltModel {
         { inputs: { dtype: 'float32', shape: [784] }, labels: { dtype: 'int64', shape: [] }, numClasses: 10 },
       );
     case 'cnn':
-      return createModel({ kind: 'cnn' } as ModelSpec, {
-        inputs: { dtype: 'float32', shape: [1, 28, 28] },
-        labels: { dtype: 'int64', shape: [] },
-        numClasses: 10,
-      });
+      return createModel(
+        { kind: 'cnn' },
+        {
+          inputs: { dtype: 'float32', shape: [1, 28, 28] },
+          labels: { dtype: 'int64', shape: [] },
+          numClasses: 10,
+        },
+      );
     case 'char-transformer':
       return createModel(
         {
@@ -106,7 +109,7 @@ function buildForCheck(model: string): BuiltModel {
           width: 32,
           heads: 4,
           context: 16,
-        } as ModelSpec,
+        },
         {
           inputs: { dtype: 'int64', shape: [16] },
           labels: { dtype: 'int64', shape: [16] },

@@ -155,8 +155,8 @@ export function datasetSpec(config: Config, peerIndex?: number): DatasetSpec {
         validationFraction: d.validFraction,
         seed: d.seed,
         task: d.task,
-        ...(d.ignore ? { ignore: d.ignore } : {}),
-      } as DatasetSpec;
+        ignore: d.ignore,
+      };
     case 'synthetic':
       return {
         format: 'synthetic',
@@ -178,7 +178,7 @@ export function modelSpec(config: Config, configHash: string): ModelSpec {
     case 'mlp':
       return { kind: 'mlp', inputSize: m.inputSize, hidden: m.hidden, activation: m.activation, seed };
     case 'cnn':
-      return { kind: 'cnn', channels: m.channels, hidden: m.hidden, seed } as ModelSpec;
+      return { kind: 'cnn', channels: m.channels, hidden: m.hidden, seed };
     case 'char-transformer':
       return {
         kind: 'char-transformer',
@@ -190,7 +190,7 @@ export function modelSpec(config: Config, configHash: string): ModelSpec {
         bias: m.bias,
         tieWeights: m.tieWeights,
         seed,
-      } as ModelSpec;
+      };
     case 'onnx':
       return {
         kind: 'onnx',
@@ -199,7 +199,7 @@ export function modelSpec(config: Config, configHash: string): ModelSpec {
         frozen: m.frozen,
         output: m.output,
         loss: m.loss,
-      } as ModelSpec;
+      };
   }
 }
 

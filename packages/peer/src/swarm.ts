@@ -11,7 +11,6 @@ import {
   type RoundReport,
   readSwarmKeyFile,
   type SharedTensor,
-  type SwarmNode,
 } from '@enjambre/swarm';
 import { PeerSetupError } from './errors.ts';
 import { checkpointMetadata, checkpointTensors } from './local.ts';
