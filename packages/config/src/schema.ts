@@ -101,7 +101,9 @@ export const hardwareSchema = z
       .describe(doc('Threads used to run independent operators at once.', D.DEFAULT_INTER_OP_THREADS)),
     memoryBudgetMB: positiveInt()
       .optional()
-      .describe('Memory this node may use for training, in MiB. Default: no limit.'),
+      .describe(
+        'Memory this node may use for training, in MiB: a model whose parameters, gradients and optimizer state alone exceed it is refused. Default: no limit.',
+      ),
   })
   .superRefine((hw, ctx) => {
     const seen = new Set<string>();

@@ -17,6 +17,7 @@ import {
   type TrainBatch,
   Trainer,
 } from '@enjambre/runtime';
+import { PeerSetupError } from './errors.ts';
 import { learningRateSchedule } from './schedule.ts';
 
 /** Everything a node needs to train: data, model, compiled graphs and a trainer on a provider. */
@@ -78,6 +79,7 @@ export async function setupTraining(config: Config, opts: SetupOptions = {}): Pr
       gradClip: t.gradClip,
       stepsPerRun: t.stepsPerRun,
     });
+    checkMemoryBudget(config, compiled);
     const lr = learningRateSchedule(opts.maxSteps === undefined ? t : { ...t, maxSteps: opts.maxSteps });
     const notices: ProviderNotice[] = [];
     let provider: ProviderName = 'cpu';
@@ -123,6 +125,24 @@ export async function setupTraining(config: Config, opts: SetupOptions = {}): Pr
   } catch (e) {
     await data.close();
     throw e;
+  }
+}
+
+/**
+ * Refuses a model whose training state alone cannot fit `hardware.memoryBudgetMB`: parameters,
+ * their gradients and the optimizer's state, in their dtype. Activations come on top, so this is
+ * a lower bound: a model that passes may still need more.
+ */
+export function checkMemoryBudget(config: Config, compiled: CompiledTraining): void {
+  const budget = config.hardware.memoryBudgetMB;
+  if (budget === undefined) return;
+  const bytes = (specs: { dims: number[]; dtype: string }[]) =>
+    specs.reduce((sum, p) => sum + p.dims.reduce((a, b) => a * b, 1) * (p.dtype === 'float64' ? 8 : 4), 0);
+  const needed = (2 * bytes(compiled.params) + bytes(compiled.state)) / 2 ** 20;
+  if (needed > budget) {
+    throw new PeerSetupError(
+      `hardware.memoryBudgetMB: the model's parameters, gradients and optimizer state alone take ${needed.toFixed(1)} MiB, more than the budget of ${budget} MiB; choose a smaller model or raise the budget`,
+    );
   }
 }
 

@@ -73,6 +73,23 @@ describe('local training', () => {
     expect(whole.lr(10)).toBeGreaterThan(minLr + 0.5 * (lr - minLr));
   });
 
+  it('refuses a model whose training state exceeds hardware.memoryBudgetMB', async () => {
+    const dir = tempDir();
+    const config = (budget: number) =>
+      configFromObject(
+        {
+          node: { workDir: dir },
+          hardware: { memoryBudgetMB: budget },
+          model: { kind: 'mlp', hidden: [1024, 1024] }, // ≈ 1.1 M parameters: ≈ 17 MiB with grads and Adam state
+          data: { format: 'synthetic', examples: 100, features: 16, classes: 4 },
+        },
+        { baseDir: dir },
+      );
+    await expect(setupTraining(config(8))).rejects.toThrow(/memoryBudgetMB.*1[67]\.\d MiB.*budget of 8 MiB/);
+    const ok = await setupTraining(config(64));
+    await ok.data.close();
+  });
+
   it('a model that does not fit the data is a clear error naming both', async () => {
     const dir = tempDir();
     const config = configFromObject(
