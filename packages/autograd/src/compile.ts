@@ -45,12 +45,9 @@ export interface CompiledTraining {
   trainLoop?: Model;
   /** Loss (and accuracy for classification) without any update; parameters are inputs. */
   evalStep: Model;
-  /** The forward graph in inference mode with parameters as initializers (for export). */
-  inference: Graph;
   stepsPerRun: number;
   dtype: DataType;
   params: TensorSpec[];
-  frozen: string[];
   state: TensorSpec[];
   names: {
     dataInputs: string[];
@@ -91,7 +88,6 @@ export function compileTraining(model: TrainableModel, opts: CompileOptions): Co
   const state: TensorSpec[] = slots.flatMap((slot) =>
     params.map((p) => ({ ...p, name: `${slot}/${p.name}` })),
   );
-  const frozen = model.graph.initializers.filter((t) => !trainable.has(t.name)).map((t) => t.name);
 
   // ---- single training step ----
   const g = withParamsAsInputs(cloneGraph(model.graph), trainable);
@@ -152,11 +148,9 @@ export function compileTraining(model: TrainableModel, opts: CompileOptions): Co
     trainStep: makeModel(g),
     trainLoop: k > 1 ? makeModel(buildLoop(g, model, params, state, names, k, dtype)) : undefined,
     evalStep: makeModel(buildEval(model, trainable, dtype)),
-    inference: inferenceGraph(model.graph),
     stepsPerRun: k,
     dtype,
     params,
-    frozen,
     state,
     names: {
       ...names,

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { HostTensor } from '@enjambre/autograd';
 import { BatchSampler, type SamplerState } from '@enjambre/data';
 import { readCheckpoint, type TrainBatch, writeCheckpoint } from '@enjambre/runtime';
-import { ResumeError } from './errors.ts';
+import { PeerSetupError, ResumeError } from './errors.ts';
 import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
 
 export interface TrainProgress {
@@ -61,7 +61,7 @@ export async function trainLocally(
   const t = setup.config.training;
   const maxSteps = opts.maxSteps ?? t.maxSteps;
   if (maxSteps === undefined)
-    throw new ResumeError('set training.maxSteps in the config or pass --max-steps');
+    throw new PeerSetupError('set training.maxSteps in the config or pass --max-steps');
   const checkpoint = opts.checkpointPath ?? `${setup.config.node.workDir}/checkpoint.safetensors`;
   let sampler = setup.sampler;
   if (opts.resume) sampler = (await resumeFrom(setup, checkpoint)) ?? sampler;
@@ -74,7 +74,6 @@ export async function trainLocally(
   let lastReport = start;
   let lastReportSamples = 0;
   let pendingLoss: number[] = [];
-  const lr = (step: number) => trainerLr(setup, step);
 
   const save = async () => {
     await mkdir(dirname(checkpoint), { recursive: true });
@@ -120,7 +119,7 @@ export async function trainLocally(
         step: trainer.step,
         maxSteps,
         loss: mean(pendingLoss),
-        lr: lr(trainer.step - 1),
+        lr: setup.lr(trainer.step - 1),
         samplesPerSecond: rate,
         etaSeconds: ((maxSteps - trainer.step) * setup.batchSize) / Math.max(1e-9, overall),
       });
@@ -156,10 +155,6 @@ function crossed(before: number, after: number, every: number): boolean {
 
 function mean(xs: number[]): number {
   return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function trainerLr(setup: TrainingSetup, step: number): number {
-  return setup.lr(Math.max(0, step));
 }
 
 /** Tensors of a checkpoint: parameters under their own names, optimizer state under `optimizer/`. */

@@ -646,7 +646,7 @@ function dropOutliers(
   factor: number,
 ): { kept: Contribution[]; outliers: Contribution[] } {
   if (cs.length < 3) return { kept: cs, outliers: [] };
-  const norms = cs.map((c) => Math.hypot(...sampleNorm(c.values)));
+  const norms = cs.map((c) => l2Norm(c.values));
   const sorted = [...norms].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
   const kept: Contribution[] = [];
@@ -657,11 +657,11 @@ function dropOutliers(
   return { kept, outliers };
 }
 
-/** The L2 norm as a one-element list (Math.hypot over millions of arguments would overflow the stack). */
-function sampleNorm(v: Float32Array): number[] {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return [Math.sqrt(s)];
+/** The L2 norm (a loop: spreading millions of values into Math.hypot would overflow the stack). */
+function l2Norm(v: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+  return Math.sqrt(sum);
 }
 
 function fingerprintKey(m: HeartbeatMessage): string {
