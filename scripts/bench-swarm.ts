@@ -65,6 +65,11 @@ const averaging = (codec: string) => ({
   ...(INLINE_MAX_BYTES > 0 ? { inlineMaxBytes: INLINE_MAX_BYTES } : {}),
 });
 
+/** Sum of a byte counter over the peers that reported it. */
+function sumOf(peers: PeerSummary[], key: 'gossipSent' | 'streamSent'): number {
+  return peers.reduce((a, p) => a + (Number.isFinite(p[key]) ? p[key] : 0), 0);
+}
+
 // ---------------------------------------------------------------- processes
 
 interface ProcResult {
@@ -251,6 +256,9 @@ interface PeerSummary {
   valAccuracy: number | null;
   bytesSent: number;
   bytesReceived: number;
+  /** bytesSent split by channel: gossip messages this peer published, and direct streams (blobs, snapshots). */
+  gossipSent: number;
+  streamSent: number;
   peersSeen: number;
   anchorHash: string;
   wallS: number;
@@ -338,6 +346,8 @@ async function runSwarm(
       valAccuracy: typeof j.valAccuracy === 'number' ? j.valAccuracy : null,
       bytesSent: Number(j.bytesSent ?? Number.NaN),
       bytesReceived: Number(j.bytesReceived ?? Number.NaN),
+      gossipSent: Number((j.traffic as Record<string, unknown> | undefined)?.gossipSent ?? Number.NaN),
+      streamSent: Number((j.traffic as Record<string, unknown> | undefined)?.streamSent ?? Number.NaN),
       peersSeen: Number(j.peersSeen ?? Number.NaN),
       anchorHash: String(j.anchorHash ?? '-'),
       wallS: r.wallMs / 1000,
@@ -599,6 +609,9 @@ async function benchMnist(): Promise<void> {
     `bytes sent, swarm counters (sum of bytesSent): ${fmtBytes(sent)}; on the wire (TCP payload, ss): ${fmtBytes(swarm.wire.bytesSent)} over ${swarm.wire.sockets} sockets`,
   );
   console.log(
+    `of which gossip messages published ${fmtBytes(sumOf(swarm.peers, 'gossipSent'))}, direct streams (blobs, snapshots) ${fmtBytes(sumOf(swarm.peers, 'streamSent'))}`,
+  );
+  console.log(
     `fp32 all-reduce every step: 2·(N−1)/N·4·P = ${fmtBytes(allreducePerPeerStep)} per peer per step × ${steps} steps × ${n} peers = ${fmtBytes(allreduce)}`,
   );
   console.log(
@@ -730,6 +743,9 @@ async function benchShakespeare(): Promise<void> {
   );
   console.log(
     `validation loss of the final anchor (${SHAKESPEARE_VAL_CHARS - 64} windows): ${summary.valLoss.min.toFixed(4)}–${summary.valLoss.max.toFixed(4)}; same anchor on every peer: ${swarm.sameAnchor}`,
+  );
+  console.log(
+    `of which gossip messages published ${fmtBytes(sumOf(swarm.peers, 'gossipSent'))}, direct streams (blobs, snapshots) ${fmtBytes(sumOf(swarm.peers, 'streamSent'))}`,
   );
   console.log(
     `bytes sent: ${fmtBytes(sent)} (counters), ${fmtBytes(swarm.wire.bytesSent)} (wire); fp32 all-reduce every step ${fmtBytes(allreduce)}: ${(allreduce / sent).toFixed(0)}× / ${(allreduce / swarm.wire.bytesSent).toFixed(0)}×`,

@@ -12,6 +12,7 @@ import {
   DEFAULT_INT8_BLOCK,
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_ELEMENTS,
+  DEFAULT_SIGN_DENSE_BELOW,
   DEFAULT_TOPK_FRACTION,
   FORMAT_VERSION,
   HEADER_BYTES,
@@ -45,10 +46,12 @@ export interface EncodeOptions {
   blockSize?: number;
   /**
    * sign / top-k: values per chunk (one fp16 scale per chunk for sign; k values per chunk for top-k).
-   * Arrays shorter than the chunk are sent as dense fp16. Default {@link DEFAULT_CHUNK} (4096);
-   * at most 65536 for top-k (uint16 indices).
+   * With top-k, arrays shorter than the chunk are sent as dense fp16. Default {@link DEFAULT_CHUNK}
+   * (4096); at most 65536 for top-k (uint16 indices).
    */
   chunkSize?: number;
+  /** sign: arrays shorter than this are sent as dense fp16. Default {@link DEFAULT_SIGN_DENSE_BELOW} (1024). */
+  denseBelow?: number;
   /** top-k: values kept per chunk, as a count (1..chunkSize). Takes precedence over `fraction`. */
   k?: number;
   /** top-k: values kept per chunk, as a fraction of the chunk in (0, 1]. Default {@link DEFAULT_TOPK_FRACTION} (0.01). */
@@ -109,7 +112,10 @@ export function resolveParams(options: EncodeOptions, length: number): Params {
       };
     case 'sign': {
       const chunkSize = checkInt('chunkSize', options.chunkSize ?? DEFAULT_CHUNK, 1, MAX_BLOCK);
-      return length < chunkSize ? { codec: 'fp16', chunkSize: 0, k: 0 } : { codec, chunkSize, k: 0 };
+      const denseBelow = checkInt('denseBelow', options.denseBelow ?? DEFAULT_SIGN_DENSE_BELOW, 0, MAX_BLOCK);
+      if (length < denseBelow || length === 0) return { codec: 'fp16', chunkSize: 0, k: 0 };
+      // One chunk covers an array shorter than the chunk: the header then announces its length.
+      return { codec, chunkSize: Math.min(chunkSize, length), k: 0 };
     }
     case 'topk': {
       const chunkSize = checkInt('chunkSize', options.chunkSize ?? DEFAULT_CHUNK, 1, MAX_TOPK_CHUNK);

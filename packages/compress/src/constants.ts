@@ -20,8 +20,13 @@ export const CODEC_NAMES: readonly CodecName[] = ['fp32', 'fp16', 'int8', 'sign'
 export const DEFAULT_CODEC: CodecName = 'sign';
 /** Default int8 block size: one fp32 absmax scale per 256 values (≈1.6% overhead, 3.94× vs fp32). */
 export const DEFAULT_INT8_BLOCK = 256;
-/** Default chunk for sign and top-k: 4096 values. Arrays shorter than this go as dense fp16. */
+/** Default chunk for sign and top-k: 4096 values. With top-k, arrays shorter than this go as dense fp16. */
 export const DEFAULT_CHUNK = 4096;
+/**
+ * Sign: arrays shorter than this go as dense fp16 (biases, norms: a few hundred values, where 1 bit
+ * per value saves little); longer ones are sign-coded even when shorter than one chunk (one scale).
+ */
+export const DEFAULT_SIGN_DENSE_BELOW = 1024;
 /** Default top-k fraction per chunk when neither `k` nor `fraction` is given (1% = 41 of 4096). */
 export const DEFAULT_TOPK_FRACTION = 0.01;
 /** Largest allowed int8 block / sign chunk. */

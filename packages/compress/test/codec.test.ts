@@ -87,11 +87,32 @@ describe('sign (scaled sign per chunk)', () => {
     expect(bad).toBe(0);
   });
 
-  it.each([1, 7, 4095])('sends %i values (under one chunk) as dense fp16', (n) => {
+  it.each([1, 7, 1023])('sends %i values (under denseBelow, 1024) as dense fp16', (n) => {
     const u = randomUpdate(n, 400 + n);
     const bytes = encode(u, { codec: 'sign' });
     expect(readHeader(bytes).codec).toBe('fp16');
     expect(Array.from(decode(bytes))).toEqual(Array.from(u, fp16));
+  });
+
+  it.each([1024, 2560, 4095])('sign-codes %i values (under one chunk) with a single scale', (n) => {
+    const u = randomUpdate(n, 450 + n);
+    const bytes = encode(u, { codec: 'sign' });
+    const h = readHeader(bytes);
+    expect(h.codec).toBe('sign');
+    expect(h.chunkSize).toBe(n);
+    expect(bytes.length).toBe(20 + 2 + Math.ceil(n / 8));
+    const mean = u.reduce((a, x) => a + Math.abs(x), 0) / n;
+    const d = decode(bytes, { expectedLength: n });
+    const scale = Math.abs(d[0]);
+    expect(Math.abs(scale - mean)).toBeLessThanOrEqual(mean * 2 ** -11);
+    expect(Array.from(d)).toEqual(Array.from(u, (x) => (x < 0 ? -scale : scale)));
+  });
+
+  it('takes denseBelow as an option (4096: every array under one chunk goes as fp16)', () => {
+    const u = randomUpdate(2560, 470);
+    expect(readHeader(encode(u, { codec: 'sign', denseBelow: 4096 })).codec).toBe('fp16');
+    expect(readHeader(encode(u, { codec: 'sign', denseBelow: 100 })).codec).toBe('sign');
+    expect(() => encode(u, { codec: 'sign', denseBelow: -1 })).toThrow(InvalidOptionError);
   });
 
   it('compresses about 32x against fp32 on a large update', () => {

@@ -43,6 +43,8 @@ export interface SwarmRunResult {
   valAccuracy?: number;
   bytesSent: number;
   bytesReceived: number;
+  /** The same bytes split by channel: gossip messages published/received, direct streams (blobs, snapshots). */
+  traffic: { gossipSent: number; gossipReceived: number; streamSent: number; streamReceived: number };
   /** Distinct trainer peers heard from during the run. */
   peersSeen: number;
   anchorHash: string;
@@ -151,9 +153,13 @@ export async function runSwarmPeer(
       last = { valLoss: r.loss, valAccuracy: r.accuracy };
       return last;
     };
-    while (!aborted() && (opts.maxRounds === undefined || peer.round < opts.maxRounds)) {
+    const more = () => !aborted() && (opts.maxRounds === undefined || peer.round < opts.maxRounds);
+    while (more()) {
       let report: RoundReport;
       try {
+        // Catching up or re-syncing may move this peer past the last round.
+        await peer.sync(opts.signal);
+        if (!more()) break;
         report = await peer.runRound(opts.signal);
       } catch (e) {
         if (aborted()) break;
@@ -192,6 +198,12 @@ export async function runSwarmPeer(
       valAccuracy: final.valAccuracy,
       bytesSent: t.totalSent,
       bytesReceived: t.totalReceived,
+      traffic: {
+        gossipSent: t.gossipSent,
+        gossipReceived: t.gossipReceived,
+        streamSent: t.streamSent,
+        streamReceived: t.streamReceived,
+      },
       peersSeen: peer.seenPeers().length,
       anchorHash: peer.anchorHash(),
       executionProvider: setup.provider,

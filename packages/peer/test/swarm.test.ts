@@ -82,6 +82,43 @@ describe('the swarm (real libp2p peers over TCP on 127.0.0.1)', () => {
     expect(full).toBeGreaterThanOrEqual(0.75 * 4 * 8);
   });
 
+  it('a peer slower than the round timeout keeps contributing, a round late, without re-syncing from snapshots', async () => {
+    const dir = tempDir();
+    const configs = [0, 1, 2].map((i) =>
+      syntheticConfig(dir, i, {
+        swarm: {
+          runId: 'test-run',
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          mdns: false,
+          averaging: { innerSteps: 20, roundTimeoutMs: 1000 },
+        },
+      }),
+    );
+    // Peer 2 stands for a much slower machine: every graph run (10 steps) takes 1.5 s more,
+    // longer than the others wait for it.
+    const slow = await setupTraining(configs[2]);
+    const train = slow.trainer.train.bind(slow.trainer);
+    slow.trainer.train = async (batches, signal) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return train(batches, signal);
+    };
+    const peers = await startPeers([configs[0], configs[1], slow], {
+      maxRounds: 8,
+      minPeers: 3,
+      evalEveryRounds: 0,
+    });
+    const results = await Promise.all(peers.map((p) => p.result));
+    for (const r of results) expect(r.anchorHash).toBe(results[0].anchorHash);
+    // Its updates count in the others' rounds, as late ones, and it follows their anchor by
+    // counting them the same way (or by closing a round from their updates), not by snapshots.
+    const lateInFast = peers[0].rounds.reduce((a, r) => a + r.late, 0);
+    expect(lateInFast).toBeGreaterThanOrEqual(2);
+    const followed = peers[2].notices.filter((n) => /as a late update|to catch up/.test(n)).length;
+    const resyncs = peers[2].notices.filter((n) => /took the swarm's state/.test(n)).length;
+    expect(followed).toBeGreaterThanOrEqual(2);
+    expect(resyncs).toBeLessThanOrEqual(1);
+  });
+
   it('a peer that joins late takes the running swarm state and ends on the same anchor', async () => {
     const dir = tempDir();
     // Rounds of realistic length (most of a second), so that a round outlasts a state fetch.

@@ -69,6 +69,7 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
         valAccuracy: result.valAccuracy ?? null,
         bytesSent: result.bytesSent,
         bytesReceived: result.bytesReceived,
+        traffic: result.traffic,
         peersSeen: result.peersSeen,
         anchorHash: result.anchorHash,
         executionProvider: result.executionProvider,

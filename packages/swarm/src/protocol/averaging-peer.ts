@@ -115,6 +115,8 @@ interface Contribution {
   round: number;
   samples: number;
   values: Float32Array;
+  /** For this peer's own late update: the first round it is aggregated in (where the others fold it). */
+  foldAt?: number;
 }
 
 export const DEFAULT_INNER_STEPS = 50;
@@ -130,6 +132,8 @@ const DEFAULT_JOIN_WAIT_MS = 3_000;
  */
 const MIN_ROUND_TIMEOUT_MS = 10_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
+/** A peer still training once others have published stops this fraction of the round timeout later. */
+const STRAGGLER_STOP_FRACTION = 0.5;
 /** A peer heard from this recently counts as active even without a direct connection. */
 const RECENT_MS = 5_000;
 const RESYNC_ATTEMPTS = 5;
@@ -274,20 +278,32 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
   }
 
+  /**
+   * Brings this peer's anchor in line with the swarm's before a round: closes rounds the others
+   * already closed from their updates, or re-syncs from a snapshot when the anchor drifted.
+   * {@link runRound} does it first; call it before deciding whether to run another round.
+   */
+  async sync(signal?: AbortSignal): Promise<void> {
+    await this.checkDrift(signal);
+  }
+
   /** Runs one round: inner phase, publish, wait, aggregate, outer step. */
   async runRound(signal?: AbortSignal): Promise<RoundReport> {
     await this.checkDrift(signal);
     const r = this.roundNo;
     const trafficBefore = this.node.traffic();
-    this.firstOtherUpdateAt = undefined;
     const start = Date.now();
+    // Updates of this round may have arrived while this peer was still closing the previous one.
+    this.firstOtherUpdateAt = this.received.get(r)?.size ? start : undefined;
     this.trainer.loadShared(this.anchorTensors());
     const expectedTimeout = () => this.roundTimeout(Date.now() - start);
-    // A peer that is still training when others have published stops after the timeout with what it has.
+    // A peer that is still training when others have published stops with what it has, half a
+    // timeout later: early enough that its update reaches them before their wait for it ends.
     const inner = await this.trainer.train({
       maxSteps: this.opts.innerSteps,
       shouldStop: () =>
-        this.firstOtherUpdateAt !== undefined && Date.now() > this.firstOtherUpdateAt + expectedTimeout(),
+        this.firstOtherUpdateAt !== undefined &&
+        Date.now() > this.firstOtherUpdateAt + STRAGGLER_STOP_FRACTION * expectedTimeout(),
       signal,
       onProgress: (p) => {
         this.lastLoss = p.loss;
@@ -337,6 +353,23 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       });
     }
 
+    // Peers that already closed round r did so without this update: they will fold it into their
+    // next round as a late one. When most did, do the same, so that all anchors stay identical
+    // without a re-sync (which costs a whole snapshot).
+    // Peers that finished and left after closing round r count too (the last round of a run).
+    const others = [...new Set([...this.activePeers(), ...this.recentlyLeft()])];
+    const closedWithoutUs = others.filter((id) => (this.peers.get(id)?.round ?? 0) > r);
+    const othersOfRound = (this.received.get(r)?.size ?? 0) + this.late.length;
+    const ownIsLate = othersOfRound > 0 && 2 * closedWithoutUs.length > others.length;
+    if (ownIsLate) {
+      // They fold it into the round they are in when it arrives: most likely the median one.
+      const rounds = closedWithoutUs.map((id) => this.peers.get(id)?.round ?? r + 1).sort((a, b) => a - b);
+      own.foldAt = rounds[Math.floor((rounds.length - 1) / 2)];
+      this.emit('notice', {
+        message: `round ${r}: ${closedWithoutUs.length} of ${others.length} peers closed it before this peer's update; it joins round ${own.foldAt} as a late update, as they will count it`,
+      });
+    }
+
     // Wait for every trainer peer seen active recently, or the timeout.
     const waitStart = Date.now();
     const timeout = this.roundTimeout(innerMs);
@@ -350,19 +383,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
     const waitMs = Date.now() - waitStart;
 
-    // A canonical order: peers that aggregate the same updates must get bit-identical anchors.
-    const contributions = [own, ...(this.received.get(r)?.values() ?? []), ...this.late.splice(0)].sort(
-      (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
-    );
-    const { kept, outliers } = dropOutliers(contributions, this.opts.outlierFactor);
-    const result = aggregate(
-      kept.map((c) => ({ values: c.values, weight: c.samples })),
-      { method: this.opts.aggregator === 'mean' ? 'weighted-mean' : 'auto' },
-    );
-    this.outer.step(this.anchor, result.values);
-    this.received.delete(r);
-    this.roundNo = r + 1;
+    const { contributions, kept, outliers, result } = this.closeRound(r, ownIsLate ? [] : [own]);
     const trafficAfter = this.node.traffic();
+    // Counted next round, where the others count it.
+    if (ownIsLate) this.late.push(own);
     const report: RoundReport = {
       round: r,
       steps: inner.steps,
@@ -391,6 +415,52 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     this.emit('round', report);
     await this.heartbeat();
     return report;
+  }
+
+  /**
+   * Aggregates round r's updates (this peer's `own`, those received, the late ones) and takes the
+   * outer step. Contributions are sorted into a canonical order: peers that aggregate the same
+   * updates get bit-identical anchors.
+   */
+  private closeRound(r: number, own: Contribution[]) {
+    const due = this.late.filter((c) => (c.foldAt ?? r) <= r);
+    this.late.splice(0, this.late.length, ...this.late.filter((c) => !due.includes(c)));
+    const contributions = [...own, ...(this.received.get(r)?.values() ?? []), ...due].sort(
+      (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
+    );
+    const { kept, outliers } = dropOutliers(contributions, this.opts.outlierFactor);
+    const result = aggregate(
+      kept.map((c) => ({ values: c.values, weight: c.samples })),
+      { method: this.opts.aggregator === 'mean' ? 'weighted-mean' : 'auto' },
+    );
+    this.outer.step(this.anchor, result.values);
+    this.received.delete(r);
+    this.roundNo = r + 1;
+    return { contributions, kept, outliers, result };
+  }
+
+  /**
+   * A peer a round behind (most peers have closed its current round) closes that round from the
+   * updates it received, without training: the same aggregate the others took, so the anchors
+   * agree without fetching a snapshot (8 bytes per parameter, against 1/8 for a sign update). A
+   * peer slower than the round timeout thus trains every other round instead of re-syncing in
+   * every one. Returns the number of rounds closed this way.
+   */
+  private catchUp(): number {
+    let closed = 0;
+    for (;;) {
+      const active = this.activePeers();
+      const ahead = this.peersAhead();
+      if (ahead.length === 0 || 2 * ahead.length < active.length) return closed;
+      const got = this.received.get(this.roundNo);
+      if (got === undefined || !ahead.every((id) => got.has(id))) return closed;
+      const r = this.roundNo;
+      this.closeRound(r, []);
+      closed++;
+      this.emit('notice', {
+        message: `round ${r}: ${ahead.length} of ${active.length} peers had closed it; closed it from their ${got.size} update(s) without training, to catch up`,
+      });
+    }
   }
 
   /**
@@ -477,7 +547,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       const m = e.message;
       if (m.type === 'leave') {
         const p = this.peers.get(e.from);
-        if (p) p.left = true;
+        if (p) {
+          p.left = true;
+          p.lastSeen = now;
+        }
       } else {
         this.peers.set(e.from, {
           lastSeen: now,
@@ -544,6 +617,14 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     );
   }
 
+  /** Trainer peers that announced their departure within the last {@link RECENT_MS}. */
+  private recentlyLeft(): string[] {
+    const now = Date.now();
+    return [...this.peers]
+      .filter(([, p]) => p.role === 'trainer' && p.left && now - p.lastSeen < RECENT_MS)
+      .map(([id]) => id);
+  }
+
   private haveAll(round: number): boolean {
     const got = this.received.get(round);
     return this.activePeers().every((id) => got?.has(id));
@@ -562,6 +643,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
    * not ours, or a majority is ahead of us, take their state.
    */
   private async checkDrift(signal?: AbortSignal): Promise<void> {
+    if (this.catchUp() > 0) await this.heartbeat();
     const mine = fingerprintOf(this.anchor);
     const groups = new Map<string, string[]>([[mine, [this.node.peerId]]]);
     for (const id of this.activePeers()) {
