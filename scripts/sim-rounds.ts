@@ -13,7 +13,7 @@
  * --baseline also trains one node with batch 12·N for --steps steps (the same tokens, the same
  * total batch) so that the two are compared within one run. Prints one line per round and a table.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorFeedback } from '@enjambre/compress';
@@ -53,7 +53,6 @@ async function shakespeareFile(): Promise<{ path: string; validFraction: number 
   const cut = Math.floor(text.length * 0.9);
   const content = text.slice(0, cut) + text.slice(cut, cut + VAL_CHARS);
   const path = join(ROOT, '.enjambre/sim-rounds/shakespeare.txt');
-  const { mkdir, writeFile } = await import('node:fs/promises');
   await mkdir(join(ROOT, '.enjambre/sim-rounds'), { recursive: true });
   await writeFile(path, content);
   return { path, validFraction: (VAL_CHARS - 0.5) / content.length };
@@ -130,7 +129,11 @@ async function swarm(file: { path: string; validFraction: number }): Promise<num
   const lengths = anchor.map((a) => a.length);
   const total = lengths.reduce((a, b) => a + b, 0);
   const flatAnchor = new Float32Array(total);
-  anchor.reduce((o, a) => (flatAnchor.set(a, o), o + a.length), 0);
+  let offset = 0;
+  for (const a of anchor) {
+    flatAnchor.set(a, offset);
+    offset += a.length;
+  }
   const load = (s: TrainingSetup) => {
     const next = { ...s.trainer.parameters() };
     let o = 0;
@@ -169,7 +172,11 @@ async function swarm(file: { path: string; validFraction: number }): Promise<num
       const c = feedback[i].compressTensors(deltas);
       bytes += c.bytes.length;
       const flat = new Float32Array(total);
-      c.decoded.reduce((off, d) => (flat.set(d.values, off), off + d.values.length), 0);
+      let off = 0;
+      for (const d of c.decoded) {
+        flat.set(d.values, off);
+        off += d.values.length;
+      }
       contributions.push({ values: flat, weight: 12 * H });
     }
     const result = aggregate(contributions, {

@@ -28,6 +28,24 @@ export const DEFAULT_BLOB_CHUNK_BYTES = 64 * 1024;
 const VERSION = 1;
 const STATUS_FOUND = 0;
 const STATUS_NOT_FOUND = 1;
+/** Passes over the candidate peers before a fetch gives up, and the pause before pass n (× n), ms. */
+const FETCH_PASSES = 3;
+const FETCH_RETRY_MS = 300;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortError('blob fetch', { cause: signal.reason }));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new AbortError('blob fetch', { cause: signal?.reason }));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /** Options of {@link BlobService}. */
 export interface BlobServiceOptions extends BlobStoreOptions {
@@ -136,18 +154,21 @@ export class BlobService {
       ]);
     }
     const attempts: { peer: string; error: Error }[] = [];
-    const tried = new Set<string>();
-    for (const peer of options.from) {
-      if (peer === this.host.peerId || tried.has(peer)) continue;
-      tried.add(peer);
-      if (signal?.aborted) throw new AbortError(`fetch of blob ${hash}`, { cause: signal.reason });
-      try {
-        const bytes = await this.fetchFrom(peer, hash, expectedLength, signal);
-        this.store.putVerified(hash, bytes);
-        return bytes;
-      } catch (err) {
-        if (err instanceof AbortError) throw err;
-        attempts.push({ peer, error: toError(err) });
+    const peers = [...new Set(options.from)].filter((p) => p !== this.host.peerId);
+    // Peers that are fetching the blob themselves hold it a moment later: try the list again.
+    for (let pass = 0; pass < FETCH_PASSES; pass++) {
+      if (pass > 0) await sleep(FETCH_RETRY_MS * pass, signal);
+      attempts.length = 0;
+      for (const peer of peers) {
+        if (signal?.aborted) throw new AbortError(`fetch of blob ${hash}`, { cause: signal.reason });
+        try {
+          const bytes = await this.fetchFrom(peer, hash, expectedLength, signal);
+          this.store.putVerified(hash, bytes);
+          return bytes;
+        } catch (err) {
+          if (err instanceof AbortError) throw err;
+          attempts.push({ peer, error: toError(err) });
+        }
       }
     }
     throw new BlobFetchError(hash, attempts);

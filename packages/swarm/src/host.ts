@@ -75,6 +75,11 @@ export interface Host {
   /** Closes every connection to `peer`. */
   hangUp(peer: string): Promise<void>;
   connectedPeers(): string[];
+  /**
+   * Remembers addresses at which `peer` can be dialled (multiaddrs; those naming another peer id or
+   * not parsing are skipped), so that {@link Host.openStream} reaches a peer it is not connected to.
+   */
+  addPeerAddresses(peer: string, addrs: string[]): Promise<void>;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   /** Peers known to be subscribed to `topic`. */

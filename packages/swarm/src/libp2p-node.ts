@@ -432,6 +432,20 @@ class Libp2pHost implements Host {
     return this.node.getPeers().map((p) => p.toString());
   }
 
+  async addPeerAddresses(peer: string, addrs: string[]): Promise<void> {
+    if (peer === this.peerId || this.denied.has(peer)) return;
+    const valid = addrs.flatMap((a) => {
+      try {
+        const ma = multiaddr(a);
+        const id = ma.getPeerId();
+        return id === null || id === peer ? [ma] : [];
+      } catch {
+        return [];
+      }
+    });
+    if (valid.length > 0) await this.node.peerStore.merge(parsePeer(peer), { multiaddrs: valid });
+  }
+
   subscribe(topic: string): void {
     this.requireStarted('subscribe');
     this.node.services.pubsub.subscribe(topic);

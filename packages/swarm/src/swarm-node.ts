@@ -35,6 +35,7 @@ import {
   encodeMessage,
   type HeartbeatMessage,
   type LeaveMessage,
+  MAX_HEARTBEAT_ADDRS,
   type UpdateMessage,
   type UpdatePayload,
   type WireMessage,
@@ -389,7 +390,14 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
 
   /** Publishes a heartbeat on the heartbeats topic. */
   publishHeartbeat(input: HeartbeatInput): Promise<PublishReport> {
-    return this.publish({ ...input, type: 'heartbeat', runId: this.runId, compatHash: this.compatHash });
+    return this.publish({
+      // Peers this one is not connected to learn where to fetch blobs and snapshots from it.
+      addrs: this.multiaddrs().slice(0, MAX_HEARTBEAT_ADDRS),
+      ...input,
+      type: 'heartbeat',
+      runId: this.runId,
+      compatHash: this.compatHash,
+    });
   }
 
   /** Announces this node's departure on the heartbeats topic. */
@@ -571,6 +579,10 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
       } catch {
         return;
       }
+    }
+    if (msg.type === 'heartbeat' && msg.addrs !== undefined && !this.host.connectedPeers().includes(m.from)) {
+      // The message is signed by m.from, so these are its own claims about itself.
+      this.host.addPeerAddresses(m.from, msg.addrs).catch(() => {});
     }
     this.emit('message', { topic: kind, message: msg, from: m.from } as SwarmMessageEvent);
   }

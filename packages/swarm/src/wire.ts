@@ -17,7 +17,7 @@ import { ByteReader, ByteWriter, fromHex, toHex } from './binary.ts';
 import { WireDecodeError, WireEncodeError } from './errors.ts';
 
 /** Current wire-format version. Decoders refuse any other version. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 /** Default bound of one encoded gossip message: 4 MiB, the gossipsub v2 default. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** Maximum length of a run id (UTF-8 bytes). */
@@ -35,6 +35,9 @@ export const MAX_PROVIDER_BYTES = 32;
 export const MAX_DEVICE_NAME_BYTES = 128;
 /** Longest node name in a heartbeat, bytes. */
 export const MAX_NODE_NAME_BYTES = 64;
+/** Most listen addresses a heartbeat carries, and the longest one (bytes). */
+export const MAX_HEARTBEAT_ADDRS = 8;
+export const MAX_ADDR_BYTES = 255;
 /** Maximum length of a departure reason. */
 export const MAX_REASON_BYTES = 256;
 /** Length of a sha256 hash in bytes (anchor hash, content hash). */
@@ -106,6 +109,11 @@ export interface HeartbeatMessage extends Envelope {
   role: PeerRole;
   /** The node's display name (config node.name), when it has one. */
   name?: string;
+  /**
+   * Multiaddrs the sender listens on: peers that are not connected to it learn how to dial it
+   * (to fetch a blob or a snapshot from it). Empty or absent: none given.
+   */
+  addrs?: string[];
 }
 
 /** Departure announcement. */
@@ -226,6 +234,14 @@ function writeHeartbeat(w: ByteWriter, m: HeartbeatMessage): void {
   }
   w.u8('heartbeat.role', m.role === 'trainer' ? 0 : 1);
   w.str8('heartbeat.name', m.name ?? '', MAX_NODE_NAME_BYTES);
+  const addrs = m.addrs ?? [];
+  if (!Array.isArray(addrs) || addrs.length > MAX_HEARTBEAT_ADDRS) {
+    throw new WireEncodeError('heartbeat.addrs', `expected at most ${MAX_HEARTBEAT_ADDRS} addresses`);
+  }
+  w.u8('heartbeat.addrs.length', addrs.length);
+  addrs.forEach((a, i) => {
+    w.str8(`heartbeat.addrs[${i}]`, a, MAX_ADDR_BYTES);
+  });
 }
 
 function finiteNonNegative(field: string, v: number): void {
@@ -423,6 +439,14 @@ function readHeartbeat(r: ByteReader, env: Envelope): HeartbeatMessage {
   const roleCode = r.u8('heartbeat.role');
   if (roleCode > 1) throw new WireDecodeError('heartbeat.role', `unknown role code ${roleCode}`);
   const name = r.str8('heartbeat.name', MAX_NODE_NAME_BYTES);
+  const addrCount = r.u8('heartbeat.addrs.length');
+  if (addrCount > MAX_HEARTBEAT_ADDRS) {
+    throw new WireDecodeError(
+      'heartbeat.addrs',
+      `${addrCount} addresses exceed the maximum ${MAX_HEARTBEAT_ADDRS}`,
+    );
+  }
+  const addrs = Array.from({ length: addrCount }, (_, i) => r.str8(`heartbeat.addrs[${i}]`, MAX_ADDR_BYTES));
   return {
     type: 'heartbeat',
     runId: env.runId,
@@ -438,5 +462,6 @@ function readHeartbeat(r: ByteReader, env: Envelope): HeartbeatMessage {
     fingerprint,
     role: roleCode === 0 ? 'trainer' : 'observer',
     ...(name ? { name } : {}),
+    ...(addrs.length ? { addrs } : {}),
   };
 }

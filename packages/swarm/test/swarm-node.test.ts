@@ -158,6 +158,31 @@ describe('swarm node gossip', () => {
     expect(got).toHaveLength(0);
   });
 
+  it('a by-hash update is fetched from a sender this node is not connected to, at the address its heartbeat gave', async () => {
+    const runId = randomRunId();
+    const compatHash = randomHash();
+    const hub = await startNode({ runId, compatHash });
+    const b = await startNode({ runId, compatHash, bootstrap: hub.multiaddrs() });
+    const c = await startNode({ runId, compatHash, bootstrap: hub.multiaddrs(), inlineThresholdBytes: 1024 });
+    await waitFor(() => hub.meshPeers('updates').length === 2 && hub.meshPeers('heartbeats').length === 2);
+    expect(b.connectedPeers()).not.toContain(c.peerId);
+    const beats: HeartbeatMessage[] = [];
+    b.subscribe('heartbeats', (m) => {
+      if (m.type === 'heartbeat') beats.push(m);
+    });
+    const updates: UpdateMessage[] = [];
+    b.subscribe('updates', (m) => updates.push(m));
+    await c.publishHeartbeat(heartbeat(1));
+    await waitFor(() => beats.length === 1, 8000, 'heartbeat at b through the hub');
+    expect(beats[0].addrs).toEqual(c.multiaddrs());
+    const bytes = seededBytes(200_000, 9);
+    await c.publishUpdate({ round: 1, samples: 5, anchorHash: randomHash(), codec: 'fp32', bytes });
+    await waitFor(() => updates.length === 1, 8000, 'update announcement at b');
+    // Only c holds the blob; b learnt its address from the heartbeat alone.
+    const got = await b.resolveUpdatePayload(updates[0], { from: [c.peerId] });
+    expect(Buffer.compare(got, bytes)).toBe(0);
+  });
+
   it('large updates go by hash and are fetched from the sender', async () => {
     const runId = randomRunId();
     const compatHash = randomHash();

@@ -47,6 +47,7 @@ function sampleHeartbeat(seed: number): HeartbeatMessage {
     hardware: { provider: 'cuda', deviceName: 'NVIDIA H200 — ünïcode', cores: 16 },
     fingerprint: Float32Array.from({ length: 16 }, () => r() * 2 - 1),
     role: 'observer',
+    addrs: [`/ip4/127.0.0.1/tcp/${1024 + Math.floor(r() * 60000)}/p2p/12D3KooWExample`, '/ip6/::1/tcp/4001'],
   };
 }
 
@@ -67,6 +68,25 @@ describe('wire format', () => {
     const noLoss = { ...sampleHeartbeat(4), loss: null };
     expect(decodeMessage(encodeMessage(noLoss)).type).toBe('heartbeat');
     expect((decodeMessage(encodeMessage(noLoss)) as HeartbeatMessage).loss).toBeNull();
+  });
+
+  it('bounds the listen addresses a heartbeat carries', () => {
+    const many = {
+      ...sampleHeartbeat(11),
+      addrs: Array.from({ length: 9 }, (_, i) => `/ip4/10.0.0.${i}/tcp/1`),
+    };
+    expect(() => encodeMessage(many)).toThrow(/heartbeat\.addrs/);
+    const long = { ...sampleHeartbeat(12), addrs: [`/dns4/${'a'.repeat(300)}/tcp/1`] };
+    expect(() => encodeMessage(long)).toThrow(/heartbeat\.addrs\[0\]/);
+    // A decoder facing a count above the bound refuses before reading on.
+    const ok = { ...sampleHeartbeat(13), addrs: ['/ip4/1.2.3.4/tcp/5'] };
+    const b = encodeMessage(ok);
+    const countAt = b.length - 1 - 1 - ok.addrs[0].length;
+    expect(b[countAt]).toBe(1);
+    b[countAt] = 9;
+    expect(() => decodeMessage(b)).toThrow(/heartbeat\.addrs/);
+    const none = { ...sampleHeartbeat(14), addrs: undefined };
+    expect('addrs' in decodeMessage(encodeMessage(none))).toBe(false);
   });
 
   it('carries the format version in the third byte', () => {
