@@ -131,8 +131,12 @@ export const DEFAULT_AGGREGATOR = 'centered-clip';
 export const DEFAULT_ROUND_TIMEOUT_CAP_MS = 30_000;
 /** Default round timeout as a fraction of the inner phase's duration (capped). */
 export const DEFAULT_ROUND_TIMEOUT_FRACTION = 0.25;
-/** Largest payload sent inline on gossipsub; larger ones are fetched by hash. */
-export const DEFAULT_INLINE_MAX_BYTES = 262_144;
+/**
+ * Largest payload sent inline on gossipsub; larger ones are fetched by hash, once per peer.
+ * Inline, gossipsub's forwarding put each 34 kB MNIST update on the wire about 5 times
+ * (docs/swarm-benchmarks.md); by hash, 1.4 times.
+ */
+export const DEFAULT_INLINE_MAX_BYTES = 16_384;
 /** Parameters trained but never averaged. */
 export const DEFAULT_LOCAL_PARAMS: readonly string[] = [];
 

@@ -41,8 +41,12 @@ import {
   type WireMessage,
 } from './wire.ts';
 
-/** Default size under which an update payload travels inline in the gossip message (256 KiB). */
-export const DEFAULT_INLINE_THRESHOLD_BYTES = 256 * 1024;
+/**
+ * Default size under which an update payload travels inline in the gossip message (16 KiB). Larger
+ * ones are announced by hash and fetched once per peer: gossipsub's forwarding sends a large inline
+ * message to a peer several times over (docs/swarm-benchmarks.md).
+ */
+export const DEFAULT_INLINE_THRESHOLD_BYTES = 16 * 1024;
 /** Interval at which {@link SwarmNode.waitForTopicPeers} re-checks, ms. */
 const POLL_MS = 25;
 
