@@ -11,7 +11,7 @@
  * Run: npx tsx scripts/bench-swarm.ts [--workload mnist|shakespeare|all] [--out DIR]
  *        [--mnist-steps N] [--mnist-baseline-steps N] [--shakespeare-steps N] [--inner-steps H]
  *        [--codec sign|int8|fp16|fp32|topk] [--round-timeout-ms MS (0: protocol default)]
- *        [--inline-max-bytes N (0: default)] [--skip-baselines]
+ *        [--inline-max-bytes N (0: default)] [--outer-lr X] [--outer-momentum X] [--skip-baselines]
  * Writes per-process logs (timestamped stderr) and results-<workload>.json under --out
  * (default .enjambre/bench-swarm) and prints markdown tables.
  */
@@ -22,7 +22,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { planLocalSwarm } from '@enjambre/peer';
+import { FULL_TEXT_EVAL_WINDOWS, planLocalSwarm } from '@enjambre/peer';
 import { readCheckpoint } from '@enjambre/runtime';
 import { parse, stringify } from 'yaml';
 
@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     'round-timeout-ms': { type: 'string', default: '20000' },
     codec: { type: 'string', default: 'sign' },
     'inline-max-bytes': { type: 'string', default: '0' },
+    'outer-lr': { type: 'string' },
+    'outer-momentum': { type: 'string' },
     'skip-baselines': { type: 'boolean', default: false },
   },
 });
@@ -63,6 +65,8 @@ const averaging = (codec: string) => ({
   codec,
   ...(ROUND_TIMEOUT_MS > 0 ? { roundTimeoutMs: ROUND_TIMEOUT_MS } : {}),
   ...(INLINE_MAX_BYTES > 0 ? { inlineMaxBytes: INLINE_MAX_BYTES } : {}),
+  ...(args['outer-lr'] !== undefined ? { outerLr: Number(args['outer-lr']) } : {}),
+  ...(args['outer-momentum'] !== undefined ? { outerMomentum: Number(args['outer-momentum']) } : {}),
 });
 
 /** Sum of a byte counter over the peers that reported it. */
@@ -584,6 +588,7 @@ async function benchMnist(): Promise<void> {
     peersOk: swarm.peers.filter((p) => p.exit === 0).length,
     roundTimeoutMs: ROUND_TIMEOUT_MS > 0 ? ROUND_TIMEOUT_MS : 'protocol default',
     codec: args.codec,
+    averaging: averaging(args.codec as string),
     bytesSentCounter: sent,
     bytesSentWire: swarm.wire.bytesSent,
     allreduceBytes: allreduce,
@@ -595,7 +600,7 @@ async function benchMnist(): Promise<void> {
   };
   await writeResults('mnist', { summary, swarm });
   console.log(
-    `\n## mnist-mlp: ${n} peers × ${steps} local steps (${machine()}; codec ${summary.codec}; round timeout ${summary.roundTimeoutMs})\n`,
+    `\n## mnist-mlp: ${n} peers × ${steps} local steps (${machine()}; averaging ${JSON.stringify(summary.averaging)})\n`,
   );
   console.log(`peers that finished (exit 0): ${summary.peersOk} of ${n}\n`);
   console.log(swarmTables(swarm, 'acc'));
@@ -723,6 +728,7 @@ async function benchShakespeare(): Promise<void> {
     peersOk: swarm.peers.filter((p) => p.exit === 0).length,
     roundTimeoutMs: ROUND_TIMEOUT_MS > 0 ? ROUND_TIMEOUT_MS : 'protocol default',
     codec: args.codec,
+    averaging: averaging(args.codec as string),
     bytesSentCounter: sent,
     bytesSentWire: swarm.wire.bytesSent,
     allreduceBytes: allreduce,
@@ -734,7 +740,7 @@ async function benchShakespeare(): Promise<void> {
   };
   await writeResults('shakespeare', { summary, swarm });
   console.log(
-    `\n## shakespeare-char: ${n} peers × ${steps} local steps (${machine()}; codec ${summary.codec}; round timeout ${summary.roundTimeoutMs})\n`,
+    `\n## shakespeare-char: ${n} peers × ${steps} local steps (${machine()}; averaging ${JSON.stringify(summary.averaging)})\n`,
   );
   console.log(`peers that finished (exit 0): ${summary.peersOk} of ${n}\n`);
   console.log(swarmTables(swarm, 'loss'));
@@ -742,7 +748,7 @@ async function benchShakespeare(): Promise<void> {
     `\nparameters P = ${P.toLocaleString('en')}; local steps, all peers: ${localSteps} (${(localSteps * 12 * 64).toLocaleString('en')} tokens)`,
   );
   console.log(
-    `validation loss of the final anchor (${SHAKESPEARE_VAL_CHARS - 64} windows): ${summary.valLoss.min.toFixed(4)}–${summary.valLoss.max.toFixed(4)}; same anchor on every peer: ${swarm.sameAnchor}`,
+    `validation loss of the final anchor (${FULL_TEXT_EVAL_WINDOWS} of the ${SHAKESPEARE_VAL_CHARS - 64} windows, spread evenly, the same for every run): ${summary.valLoss.min.toFixed(4)}–${summary.valLoss.max.toFixed(4)}; same anchor on every peer: ${swarm.sameAnchor}`,
   );
   console.log(
     `of which gossip messages published ${fmtBytes(sumOf(swarm.peers, 'gossipSent'))}, direct streams (blobs, snapshots) ${fmtBytes(sumOf(swarm.peers, 'streamSent'))}`,

@@ -253,8 +253,11 @@ export function toTrainBatch(compiled: CompiledTraining, batch: Batch): TrainBat
   };
 }
 
-/** Batches of a full evaluation on text (nanoGPT's eval_iters). */
-export const FULL_TEXT_EVAL_BATCHES = 200;
+/**
+ * Windows of a full evaluation on text: nanoGPT's eval_iters × batch (200 × 12). A fixed count
+ * rather than a batch count, so that runs with different batch sizes evaluate the same windows.
+ */
+export const FULL_TEXT_EVAL_WINDOWS = 2400;
 
 /**
  * Validation batches (training batches when there is no validation split) in a fixed order:
@@ -265,8 +268,11 @@ export function evaluationBatches(setup: TrainingSetup, count?: number): TrainBa
   const bs = Math.min(evalBatchSize(setup), ds.size);
   const available = Math.floor(ds.size / bs);
   // A text split has a window at every character offset: "all of it" would be one forward pass
-  // per character. Like nanoGPT's estimate_loss, a full text evaluation takes 200 batches.
-  const all = setup.data.info.format === 'text' ? Math.min(available, FULL_TEXT_EVAL_BATCHES) : available;
+  // per character. Like nanoGPT's estimate_loss, a full text evaluation takes 2400 windows.
+  const all =
+    setup.data.info.format === 'text'
+      ? Math.min(available, Math.ceil(FULL_TEXT_EVAL_WINDOWS / bs))
+      : available;
   const n = count === undefined ? all : Math.min(count, available);
   // Examples spread evenly over the whole split (for text: windows far apart, not overlapping
   // neighbours), the same ones at every evaluation. With every batch this is the whole split.

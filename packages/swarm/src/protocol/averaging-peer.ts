@@ -353,10 +353,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       });
     }
 
-    // Peers that already closed round r did so without this update: they will fold it into their
-    // next round as a late one. When most did, do the same, so that all anchors stay identical
-    // without a re-sync (which costs a whole snapshot).
-    // Peers that finished and left after closing round r count too (the last round of a run).
+    // Peers that already closed round r did so without this update: they will fold it, as a late
+    // one, into the round they are in when it arrives. When most did, do the same, so that all
+    // anchors stay identical without a re-sync (which costs a whole snapshot). Peers that finished
+    // and left after closing round r count too (the last round of a run).
     const others = [...new Set([...this.activePeers(), ...this.recentlyLeft()])];
     const closedWithoutUs = others.filter((id) => (this.peers.get(id)?.round ?? 0) > r);
     const othersOfRound = (this.received.get(r)?.size ?? 0) + this.late.length;
