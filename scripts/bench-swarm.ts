@@ -25,6 +25,12 @@ import { parseArgs } from 'node:util';
 import { FULL_TEXT_EVAL_WINDOWS, planLocalSwarm } from '@enjambre/peer';
 import { readCheckpoint } from '@enjambre/runtime';
 import { parse, stringify } from 'yaml';
+import {
+  SHAKESPEARE_VAL_CHARS,
+  shakespeareConfig,
+  shakespeareWarmup,
+  writeShakespeareFile,
+} from './shakespeare-workload.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'packages/cli/bin/enjambre.js');
@@ -642,50 +648,14 @@ async function benchMnist(): Promise<void> {
     );
 }
 
-/** Validation characters kept: context + a multiple of both batch sizes (every window evaluated once). */
-const SHAKESPEARE_VAL_CHARS = 64 + 48 * 250;
-
 async function benchShakespeare(): Promise<void> {
   const n = Number(args['shakespeare-peers']);
   const steps = Number(args['shakespeare-steps']);
   const rounds = Math.ceil(steps / H);
-  // nanoGPT's split: the first 90% of the file trains. The final evaluation of a peer covers the
-  // whole validation split (every window), which for 111k characters takes minutes per process on
-  // these cores; we keep the first 12,064 characters of nanoGPT's validation split instead.
-  const text = await readFile(join(DATA, 'tinyshakespeare/input.txt'), 'utf8');
-  const cut = Math.floor(text.length * 0.9);
-  const file = join(OUT, 'shakespeare-bench.txt');
-  await mkdir(OUT, { recursive: true });
-  const content = text.slice(0, cut) + text.slice(cut, cut + SHAKESPEARE_VAL_CHARS);
-  await writeFile(file, content);
-  const validFraction = (SHAKESPEARE_VAL_CHARS - 0.5) / content.length;
-  const warmup = (s: number) => Math.round((100 * s) / 2000);
+  const file = await writeShakespeareFile(DATA, OUT);
+  const warmup = shakespeareWarmup;
   const base = {
-    model: {
-      kind: 'char-transformer',
-      layers: 4,
-      heads: 4,
-      width: 128,
-      context: 64,
-      dropout: 0,
-      bias: true,
-      tieWeights: false,
-    },
-    data: { format: 'text', path: file, validFraction },
-    hardware: { intraOpThreads: 1 },
-    training: {
-      batchSize: 12,
-      optimizer: { kind: 'adamw', lr: 1.0e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 },
-      lrSchedule: { kind: 'cosine', warmupSteps: warmup(steps), minLr: 1.0e-4 },
-      gradClip: 1.0,
-      maxSteps: steps,
-      // One optimizer step per onnxruntime call: onnxruntime-node runs a session synchronously on
-      // the event loop, and 10 steps of this model (seconds with 4 processes on 2 cores) starve
-      // libp2p long enough that no update reaches anyone (see docs/swarm-benchmarks.md).
-      stepsPerRun: 1,
-      evalEvery: 0,
-      evalBatches: 20,
-    },
+    ...shakespeareConfig(file, { steps, batchSize: 12, threads: 1 }),
     swarm: { averaging: averaging(args.codec as string) },
   };
   console.error(`shakespeare-char: ${n} peers × ${rounds} rounds × H ${H}…`);

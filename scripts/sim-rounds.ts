@@ -2,9 +2,10 @@
  * The averaging rounds without the network, to choose protocol settings quickly: N trainers in one
  * process (the product's Trainer on onnxruntime-node, each with its own data seed), every round H
  * local steps each, pseudo-gradients compressed with error feedback by the product's codecs,
- * aggregated (CenteredClip / mean) and applied by the outer optimizer, exactly as
- * `AveragingPeer.runRound` does when every update arrives in time. What it leaves out is what the
- * real benchmark (scripts/bench-swarm.ts) measures: messages, timeouts, late updates, bytes.
+ * aggregated (CenteredClip / mean) and applied by the outer optimizer, as `AveragingPeer.runRound`
+ * does when every update arrives in time. What it leaves out is what the real benchmark
+ * (scripts/bench-swarm.ts) measures: messages, timeouts, late updates, bytes; and the outlier
+ * drop (every peer here is honest).
  *
  * Run: npx tsx scripts/sim-rounds.ts [--peers 4] [--steps 500] [--inner-steps 10] [--codec sign]
  *        [--outer-lr 0.7] [--outer-momentum 0.9] [--aggregator centered-clip|mean]
@@ -13,13 +14,13 @@
  * --baseline also trains one node with batch 12·N for --steps steps (the same tokens, the same
  * total batch) so that the two are compared within one run. Prints one line per round and a table.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorFeedback } from '@enjambre/compress';
 import { configFromObject } from '@enjambre/config';
 import { evaluationBatches, setupTraining, type TrainingSetup, toTrainBatch } from '@enjambre/peer';
 import { aggregate, OuterNesterov } from '@enjambre/swarm';
+import { shakespeareConfig, writeShakespeareFile } from './shakespeare-workload.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DATA = resolve(ROOT, '../shared/data');
@@ -32,7 +33,6 @@ const { values: args } = parseArgs({
     codec: { type: 'string', default: 'sign' },
     'outer-lr': { type: 'string' },
     'outer-momentum': { type: 'string' },
-    'outer-warmup-rounds': { type: 'string', default: '0' },
     aggregator: { type: 'string', default: 'centered-clip' },
     baseline: { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
@@ -45,45 +45,9 @@ const H = Number(args['inner-steps']);
 const THREADS = Number(args.threads);
 const EVAL_EVERY = Number(args['eval-every']);
 
-/** Validation characters kept, as in the swarm benchmark (context + 250 batches of 48). */
-const VAL_CHARS = 64 + 48 * 250;
-
-async function shakespeareFile(): Promise<{ path: string; validFraction: number }> {
-  const text = await readFile(join(DATA, 'tinyshakespeare/input.txt'), 'utf8');
-  const cut = Math.floor(text.length * 0.9);
-  const content = text.slice(0, cut) + text.slice(cut, cut + VAL_CHARS);
-  const path = join(ROOT, '.enjambre/sim-rounds/shakespeare.txt');
-  await mkdir(join(ROOT, '.enjambre/sim-rounds'), { recursive: true });
-  await writeFile(path, content);
-  return { path, validFraction: (VAL_CHARS - 0.5) / content.length };
-}
-
 function config(file: { path: string; validFraction: number }, seed: number, batch: number) {
-  return configFromObject({
-    version: 1,
-    model: {
-      kind: 'char-transformer',
-      layers: 4,
-      heads: 4,
-      width: 128,
-      context: 64,
-      dropout: 0,
-      bias: true,
-      tieWeights: false,
-    },
-    data: { format: 'text', path: file.path, validFraction: file.validFraction, seed },
-    hardware: { intraOpThreads: THREADS },
-    training: {
-      batchSize: batch,
-      optimizer: { kind: 'adamw', lr: 1.0e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 },
-      lrSchedule: { kind: 'cosine', warmupSteps: Math.round((100 * STEPS) / 2000), minLr: 1.0e-4 },
-      gradClip: 1.0,
-      maxSteps: STEPS,
-      stepsPerRun: 1,
-      evalEvery: 0,
-      evalBatches: 20,
-    },
-  });
+  const c = shakespeareConfig(file, { steps: STEPS, batchSize: batch, threads: THREADS });
+  return configFromObject({ version: 1, ...c, data: { ...c.data, seed } });
 }
 
 async function trainSteps(setup: TrainingSetup, n: number): Promise<number> {
@@ -150,7 +114,6 @@ async function swarm(file: { path: string; validFraction: number }): Promise<num
   const outerLr = args['outer-lr'] === undefined ? undefined : Number(args['outer-lr']);
   const outerMomentum = args['outer-momentum'] === undefined ? undefined : Number(args['outer-momentum']);
   const outer = new OuterNesterov({ lr: outerLr, momentum: outerMomentum });
-  const warmupRounds = Number(args['outer-warmup-rounds']);
   const rounds = Math.ceil(STEPS / H);
   const t0 = performance.now();
   let bytes = 0;
@@ -182,10 +145,7 @@ async function swarm(file: { path: string; validFraction: number }): Promise<num
     const result = aggregate(contributions, {
       method: args.aggregator === 'mean' ? 'weighted-mean' : 'auto',
     });
-    if (r < warmupRounds) {
-      // Outer warm-up: plain averaging (lr 1, no momentum) while the pseudo-gradients are large.
-      for (let j = 0; j < total; j++) flatAnchor[j] -= result.values[j];
-    } else outer.step(flatAnchor, result.values);
+    outer.step(flatAnchor, result.values);
     const line = `round ${r}: local loss ${(lossSum / N).toFixed(4)}`;
     if (r % EVAL_EVERY === EVAL_EVERY - 1 || r === rounds - 1) {
       load(setups[0]);
@@ -196,14 +156,14 @@ async function swarm(file: { path: string; validFraction: number }): Promise<num
   const val = await evaluate(setups[0]);
   console.error(
     `swarm: ${N} × ${STEPS} × 12, H ${H}, codec ${codec}, outer lr ${outer.lr} momentum ${outer.momentum}` +
-      `${warmupRounds ? `, ${warmupRounds} averaging rounds first` : ''}: val ${val.toFixed(4)}` +
+      `: val ${val.toFixed(4)}` +
       ` (${((performance.now() - t0) / 1000).toFixed(0)} s, ${(bytes / 1e6).toFixed(2)} MB of updates)`,
   );
   for (const s of setups) await s.data.close();
   return val;
 }
 
-const file = await shakespeareFile();
+const file = await writeShakespeareFile(DATA, join(ROOT, '.enjambre/sim-rounds'));
 const swarmVal = await swarm(file);
 const baseVal = args.baseline ? await baseline(file) : undefined;
 console.log('| run | val loss |');

@@ -133,7 +133,7 @@ export const DEFAULT_ROUND_TIMEOUT_CAP_MS = 30_000;
 export const DEFAULT_ROUND_TIMEOUT_FRACTION = 0.25;
 /**
  * Largest payload sent inline on gossipsub; larger ones are fetched by hash, once per peer.
- * Inline, gossipsub's forwarding put each 34 kB MNIST update on the wire about 5 times
+ * Inline, gossipsub's forwarding put each 36 kB MNIST update on the wire 5 to 7 times
  * (docs/swarm-benchmarks.md); by hash, 1.4 times.
  */
 export const DEFAULT_INLINE_MAX_BYTES = 16_384;
