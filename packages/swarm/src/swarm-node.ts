@@ -47,6 +47,8 @@ import {
  * message to a peer several times over (docs/swarm-benchmarks.md).
  */
 export const DEFAULT_INLINE_THRESHOLD_BYTES = 16 * 1024;
+/** One heartbeat in this many carries the node's listen addresses. */
+const ADDRS_EVERY_HEARTBEATS = 5;
 /** Interval at which {@link SwarmNode.waitForTopicPeers} re-checks, ms. */
 const POLL_MS = 25;
 
@@ -204,6 +206,7 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
   private readonly inlineThresholdBytes: number;
   private readonly offHost: Array<() => void> = [];
   private onAbort: (() => void) | undefined;
+  private heartbeatsSent = 0;
 
   /** @internal use {@link createSwarmNode}. */
   constructor(
@@ -394,9 +397,11 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
 
   /** Publishes a heartbeat on the heartbeats topic. */
   publishHeartbeat(input: HeartbeatInput): Promise<PublishReport> {
+    // Peers this one is not connected to learn where to fetch blobs and snapshots from it. Every
+    // few heartbeats is often enough, and keeps the others small (they are forwarded many times).
+    const withAddrs = this.heartbeatsSent++ % ADDRS_EVERY_HEARTBEATS === 0;
     return this.publish({
-      // Peers this one is not connected to learn where to fetch blobs and snapshots from it.
-      addrs: this.multiaddrs().slice(0, MAX_HEARTBEAT_ADDRS),
+      ...(withAddrs ? { addrs: this.multiaddrs().slice(0, MAX_HEARTBEAT_ADDRS) } : {}),
       ...input,
       type: 'heartbeat',
       runId: this.runId,
