@@ -18,6 +18,7 @@ import {
   WireDecodeError,
 } from './errors.ts';
 import type { ByteStream, Host } from './host.ts';
+import { sleep } from './sleep.ts';
 import { chunks, DEFAULT_PEER_TIMEOUT_MS, frame, StreamReader } from './stream-io.ts';
 
 /** Protocol id of the blob protocol. */
@@ -31,21 +32,6 @@ const STATUS_NOT_FOUND = 1;
 /** Passes over the candidate peers before a fetch gives up, and the pause before pass n (× n), ms. */
 const FETCH_PASSES = 3;
 const FETCH_RETRY_MS = 300;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError('blob fetch', { cause: signal.reason }));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new AbortError('blob fetch', { cause: signal?.reason }));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Options of {@link BlobService}. */
 export interface BlobServiceOptions extends BlobStoreOptions {

@@ -35,6 +35,7 @@ import {
   encodeMessage,
   type HeartbeatMessage,
   type LeaveMessage,
+  MAX_ADDR_BYTES,
   MAX_HEARTBEAT_ADDRS,
   type UpdateMessage,
   type UpdatePayload,
@@ -401,12 +402,20 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
     // few heartbeats is often enough, and keeps the others small (they are forwarded many times).
     const withAddrs = this.heartbeatsSent++ % ADDRS_EVERY_HEARTBEATS === 0;
     return this.publish({
-      ...(withAddrs ? { addrs: this.multiaddrs().slice(0, MAX_HEARTBEAT_ADDRS) } : {}),
+      ...(withAddrs ? { addrs: this.listenAddrsForHeartbeat() } : {}),
       ...input,
       type: 'heartbeat',
       runId: this.runId,
       compatHash: this.compatHash,
     });
+  }
+
+  /** The addresses a heartbeat can carry (the wire format bounds their number and length). */
+  private listenAddrsForHeartbeat(): string[] {
+    const encoder = new TextEncoder();
+    return this.multiaddrs()
+      .filter((a) => encoder.encode(a).length <= MAX_ADDR_BYTES)
+      .slice(0, MAX_HEARTBEAT_ADDRS);
   }
 
   /** Announces this node's departure on the heartbeats topic. */

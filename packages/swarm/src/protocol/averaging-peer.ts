@@ -5,6 +5,7 @@ import { anchorFingerprint } from '../averaging/fingerprint.ts';
 import { OuterNesterov } from '../averaging/outer.ts';
 import { TypedEventTarget } from '../events.ts';
 import type { GossipVerdict } from '../host.ts';
+import { sleep } from '../sleep.ts';
 import type { SwarmMessageEvent, SwarmNode } from '../swarm-node.ts';
 import type { HardwareSummary, HeartbeatMessage, UpdateMessage } from '../wire.ts';
 import { AveragingError } from './errors.ts';
@@ -772,18 +773,6 @@ function sha256(a: Float32Array): string {
   return createHash('sha256')
     .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
     .digest('hex');
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
