@@ -12,6 +12,7 @@
  *        [--mnist-steps N] [--mnist-baseline-steps N] [--shakespeare-steps N] [--inner-steps H]
  *        [--codec sign|int8|fp16|fp32|topk] [--round-timeout-ms MS (0: protocol default)]
  *        [--inline-max-bytes N (0: default)] [--outer-lr X] [--outer-momentum X] [--skip-baselines]
+ *        [--steps-per-run K (shakespeare: optimizer steps per onnxruntime call, default 1)]
  * Writes per-process logs (timestamped stderr) and results-<workload>.json under --out
  * (default .enjambre/bench-swarm) and prints markdown tables.
  */
@@ -52,6 +53,7 @@ const { values: args } = parseArgs({
     'outer-lr': { type: 'string' },
     'outer-momentum': { type: 'string' },
     'skip-baselines': { type: 'boolean', default: false },
+    'steps-per-run': { type: 'string', default: '1' },
   },
 });
 const OUT = resolve(args.out as string);
@@ -654,8 +656,10 @@ async function benchShakespeare(): Promise<void> {
   const rounds = Math.ceil(steps / H);
   const file = await writeShakespeareFile(DATA, OUT);
   const warmup = shakespeareWarmup;
+  const workload = shakespeareConfig(file, { steps, batchSize: 12, threads: 1 });
   const base = {
-    ...shakespeareConfig(file, { steps, batchSize: 12, threads: 1 }),
+    ...workload,
+    training: { ...workload.training, stepsPerRun: Number(args['steps-per-run']) },
     swarm: { averaging: averaging(args.codec as string) },
   };
   console.error(`shakespeare-char: ${n} peers × ${rounds} rounds × H ${H}…`);

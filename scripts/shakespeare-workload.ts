@@ -54,9 +54,9 @@ export function shakespeareConfig(
       lrSchedule: { kind: 'cosine', warmupSteps: shakespeareWarmup(opts.steps), minLr: 1.0e-4 },
       gradClip: 1.0,
       maxSteps: opts.steps,
-      // One optimizer step per onnxruntime call: onnxruntime-node runs a session synchronously on
-      // the event loop, and 10 steps of this model (seconds with 4 processes on 2 cores) starve
-      // libp2p long enough that no update reaches anyone (see docs/swarm-benchmarks.md).
+      // One optimizer step per onnxruntime call, as in the first runs: before the graphs ran in a
+      // worker thread, 10 steps of this model (seconds with 4 processes on 2 cores) starved libp2p
+      // long enough that no update reached anyone (docs/swarm-benchmarks.md, problem 4).
       stepsPerRun: 1,
       evalEvery: 0,
       evalBatches: 20,

@@ -11,6 +11,7 @@ import {
 import { type BuiltModel, createModel, type DataInfo, type ModelSpec } from '@enjambre/models';
 import {
   compileRunner,
+  compileWorkerRunner,
   type ProviderName,
   type ProviderNotice,
   type Runner,
@@ -38,6 +39,8 @@ export interface TrainingSetup {
   batchSize: number;
   /** Learning rate of the update with 0-based index `step`. */
   lr: (step: number) => number;
+  /** True when the graphs run in a worker thread ({@link SetupOptions.offThread}). */
+  offThread: boolean;
 }
 
 export interface SetupOptions {
@@ -48,6 +51,11 @@ export interface SetupOptions {
   peerIndex?: number;
   /** Total optimizer steps when they differ from training.maxSteps (`--max-steps`): the learning-rate schedule ends there. */
   maxSteps?: number;
+  /**
+   * Run the graphs in a worker thread, so that training leaves this thread's event loop free
+   * (a swarm peer's networking runs there). Default false.
+   */
+  offThread?: boolean;
 }
 
 /** Loads the node's data, builds and compiles its model, and starts a trainer on the best provider. */
@@ -83,7 +91,7 @@ export async function setupTraining(config: Config, opts: SetupOptions = {}): Pr
     const lr = learningRateSchedule(opts.maxSteps === undefined ? t : { ...t, maxSteps: opts.maxSteps });
     const notices: ProviderNotice[] = [];
     let provider: ProviderName = 'cpu';
-    const makeRunner = compileRunner({
+    const makeRunner = (opts.offThread ? compileWorkerRunner : compileRunner)({
       providers: config.hardware.executionProviders,
       cudaDeviceId: config.hardware.cudaDeviceId,
       intraOpThreads: config.hardware.intraOpThreads,
@@ -121,6 +129,7 @@ export async function setupTraining(config: Config, opts: SetupOptions = {}): Pr
       configHash,
       batchSize: t.batchSize,
       lr,
+      offThread: opts.offThread ?? false,
     };
   } catch (e) {
     await data.close();

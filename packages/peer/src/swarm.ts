@@ -243,10 +243,11 @@ function innerTrainer(setup: TrainingSetup, shared: SharedTensor[]): InnerTraine
       const losses: number[] = [];
       while (steps < maxSteps && !shouldStop()) {
         signal?.throwIfAborted();
-        // onnxruntime-node runs a graph synchronously on the event loop: while it runs, libp2p
-        // answers nobody. Runs of K steps that would take too long fall back to single steps.
+        // onnxruntime-node runs a graph synchronously on the calling thread: on the event loop,
+        // libp2p answers nobody while it runs. Unless the graphs run in a worker thread, runs of
+        // K steps that would take too long fall back to single steps.
         let n = Math.min(k, maxSteps - steps);
-        if (msPerStep !== undefined && msPerStep * n > MAX_RUN_MS) n = 1;
+        if (!setup.offThread && msPerStep !== undefined && msPerStep * n > MAX_RUN_MS) n = 1;
         const batches = Array.from({ length: n }, () =>
           toTrainBatch(compiled, setup.data.train.batch(setup.sampler.next())),
         );

@@ -59,6 +59,24 @@ describe('local training', () => {
     expect(losses.length).toBeGreaterThan(0);
   });
 
+  it('training in a worker thread (offThread) gives the very same run as on the event loop', async () => {
+    const runs = [];
+    for (const offThread of [false, true]) {
+      const setup = await setupTraining(textConfig(tempDir('enjambre-offthread-')), { offThread });
+      expect(setup.offThread).toBe(offThread);
+      const result = await trainLocally(setup, { maxSteps: 20 });
+      runs.push({ result, params: setup.trainer.parameters() });
+      await setup.data.close();
+    }
+    const [here, there] = runs;
+    expect(there.result.valLoss).toBe(here.result.valLoss);
+    for (const [name, t] of Object.entries(here.params)) {
+      expect(Array.from(there.params[name].data as Float32Array), name).toEqual(
+        Array.from(t.data as Float32Array),
+      );
+    }
+  });
+
   it('--max-steps ends the cosine schedule where training ends', async () => {
     const dir = tempDir();
     const config = textConfig(dir); // cosine over training.maxSteps = 30, minLr 0.1 × lr

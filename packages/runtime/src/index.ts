@@ -4,3 +4,4 @@ export * from './export.ts';
 export * from './providers.ts';
 export * from './session.ts';
 export * from './trainer.ts';
+export { compileWorkerRunner, createWorkerRunner } from './worker-runner.ts';

@@ -45,6 +45,8 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
     const setup = await setupTraining(config, {
       onNotice: (n) => progress.note(`note: ${n.message}`),
       signal,
+      // Training in a worker thread leaves the event loop to libp2p.
+      offThread: true,
     });
     try {
       progress.note(`${setup.model.summary}; provider ${setup.provider}; run ${config.swarm.runId}`);
