@@ -59,7 +59,8 @@ class RuntimeThread {
 
 const thread = new RuntimeThread();
 
-function expect<K extends Reply['kind']>(reply: Reply, kind: K): Extract<Reply, { kind: K }> {
+/** The reply when it is of the expected kind; the worker's error (its message) otherwise. */
+function answer<K extends Reply['kind']>(reply: Reply, kind: K): Extract<Reply, { kind: K }> {
   if (reply.kind === 'failed') throw new SessionError(reply.message);
   if (reply.kind !== kind)
     throw new SessionError(`the onnxruntime thread answered '${reply.kind}' to a '${kind}' request`);
@@ -80,7 +81,7 @@ export async function createWorkerRunner(
     interOpThreads: options.interOpThreads,
     graphOptimizationLevel: options.graphOptimizationLevel,
   };
-  const created = expect(
+  const created = answer(
     await thread.call({ kind: 'create', model: bytes, options: sessionOptions }),
     'created',
   );
@@ -135,7 +136,7 @@ class WorkerRunner implements Runner {
       fetches: options.fetches ? [...options.fetches] : undefined,
     });
     throwIfAborted(options.signal);
-    return expect(reply, 'ran').outputs;
+    return answer(reply, 'ran').outputs;
   }
 
   release(): Promise<void> {
