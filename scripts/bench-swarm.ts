@@ -222,6 +222,8 @@ interface RoundLine {
   valLoss?: number;
   valAcc?: number;
   contributors: number;
+  /** Of which updates of earlier rounds. */
+  late: number;
   method: string;
   peers: number;
   outBytes: number;
@@ -233,7 +235,7 @@ interface RoundLine {
 }
 
 const ROUND_RE =
-  /^round (\d+): loss ([\d.]+|NaN)(?:, val ([\d.]+))?(?: \(([\d.]+)%\))?, (\d+) update\(s\) \[([^\]]+)\], peers (\d+), out ([\d.]+) (B|KiB|MiB|GiB) in ([\d.]+) (B|KiB|MiB|GiB), ([\d.]+)s train \+ ([\d.]+)s wait/;
+  /^round (\d+): loss ([\d.]+|NaN)(?:, val ([\d.]+))?(?: \(([\d.]+)%\))?, (\d+) update\(s\)(?: \((\d+) late\))? \[([^\]]+)\], peers (\d+), out ([\d.]+) (B|KiB|MiB|GiB) in ([\d.]+) (B|KiB|MiB|GiB), ([\d.]+)s train \+ ([\d.]+)s wait/;
 const UNIT: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 
 function roundLines(p: ProcResult): RoundLine[] {
@@ -247,12 +249,13 @@ function roundLines(p: ProcResult): RoundLine[] {
       valLoss: m[3] === undefined ? undefined : Number(m[3]),
       valAcc: m[4] === undefined ? undefined : Number(m[4]) / 100,
       contributors: Number(m[5]),
-      method: m[6],
-      peers: Number(m[7]),
-      outBytes: Number(m[8]) * UNIT[m[9]],
-      inBytes: Number(m[10]) * UNIT[m[11]],
-      trainS: Number(m[12]),
-      waitS: Number(m[13]),
+      late: Number(m[6] ?? 0),
+      method: m[7],
+      peers: Number(m[8]),
+      outBytes: Number(m[9]) * UNIT[m[10]],
+      inBytes: Number(m[11]) * UNIT[m[12]],
+      trainS: Number(m[13]),
+      waitS: Number(m[14]),
       at: t,
     });
   }
@@ -489,10 +492,11 @@ function swarmTables(s: SwarmResult, metric: 'acc' | 'loss'): string {
     const ls = s.peers.map((p) => p.roundLog[r]).filter((x) => x !== undefined);
     const sum = (f: (x: RoundLine) => number) => ls.reduce((a, x) => a + f(x), 0);
     const contrib = ls.map((x) => x.contributors);
+    const late = Math.max(...ls.map((x) => x.late));
     const val = ls.find((x) => x.valLoss !== undefined);
     roundRows.push([
       r,
-      `${Math.min(...contrib)}–${Math.max(...contrib)}`,
+      `${Math.min(...contrib)}–${Math.max(...contrib)}${late > 0 ? ` (up to ${late} late)` : ''}`,
       (sum((x) => x.loss) / ls.length).toFixed(4),
       metric === 'acc' && val?.valAcc !== undefined
         ? `${(100 * val.valAcc).toFixed(2)}%`

@@ -61,7 +61,7 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
         onProgress: (p) => progress.update(`round ${p.round}  step ${p.steps}  loss ${p.loss.toFixed(4)}`),
         onRound: (r) =>
           progress.note(
-            `round ${r.round}: loss ${r.loss.toFixed(4)}${r.valLoss === undefined ? '' : `, val ${r.valLoss.toFixed(4)}`}${r.valAccuracy === undefined ? '' : ` (${(100 * r.valAccuracy).toFixed(1)}%)`}, ${r.contributors} update(s) [${r.method}], peers ${r.peersSeen}, out ${bytes(r.bytesSent)} in ${bytes(r.bytesReceived)}, ${(r.innerMs / 1000).toFixed(1)}s train + ${(r.waitMs / 1000).toFixed(1)}s wait`,
+            `round ${r.round}: loss ${r.loss.toFixed(4)}${r.valLoss === undefined ? '' : `, val ${r.valLoss.toFixed(4)}`}${r.valAccuracy === undefined ? '' : ` (${(100 * r.valAccuracy).toFixed(1)}%)`}, ${r.contributors} update(s)${r.late ? ` (${r.late} late)` : ''} [${r.method}], peers ${r.peersSeen}, out ${bytes(r.bytesSent)} in ${bytes(r.bytesReceived)}, ${(r.innerMs / 1000).toFixed(1)}s train + ${(r.waitMs / 1000).toFixed(1)}s wait, ${r.steps} steps, anchor ${r.anchorHash.slice(0, 8)}`,
           ),
       });
       progress.done();
