@@ -72,16 +72,36 @@ export async function planLocalSwarm(opts: LocalSwarmOptions): Promise<LocalSwar
   return { runId: opts.runId, peers };
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports tried by {@link freePort}: below Linux's default ephemeral range (32768–60999), from which
+ * the kernel picks both `listen(0)` ports and the source ports of outgoing connections. A port
+ * found there with `listen(0)` was taken by a peer's outgoing connection before the peer could
+ * listen on it (EADDRINUSE, seen in docs/swarm-benchmarks.md).
+ */
+const LOCAL_PORT_RANGE = { min: 20_000, max: 32_767 } as const;
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range when possible. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port =
+      LOCAL_PORT_RANGE.min + Math.floor(Math.random() * (LOCAL_PORT_RANGE.max - LOCAL_PORT_RANGE.min + 1));
+    if ((await tryListen(port)) === port) return port;
+  }
+  const any = await tryListen(0);
+  if (any === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return any;
+}
+
+/** Listens on `port` (0: any) and closes again; resolves with the port, or undefined when it is taken. */
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.on('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+      const got = typeof address === 'object' && address ? address.port : undefined;
+      server.close(() => resolve(got));
     });
   });
 }
