@@ -659,7 +659,6 @@ async function benchShakespeare(): Promise<void> {
   const steps = Number(args['shakespeare-steps']);
   const rounds = Math.ceil(steps / H);
   const file = await writeShakespeareFile(DATA, OUT);
-  const warmup = shakespeareWarmup;
   const workload = shakespeareConfig(file, { steps, batchSize: 12, threads: 1 });
   const base = {
     ...workload,
@@ -675,7 +674,7 @@ async function benchShakespeare(): Promise<void> {
       await runSingle('shakespeare-single-12', `single node, ${steps * n} steps × batch 12`, base, {
         steps: steps * n,
         batch: 12,
-        warmup: warmup(steps * n),
+        warmup: shakespeareWarmup(steps * n),
       }),
     );
     console.error(`shakespeare-char: single node ${steps} steps × ${12 * n}…`);
@@ -683,7 +682,7 @@ async function benchShakespeare(): Promise<void> {
       await runSingle('shakespeare-single-48', `single node, ${steps} steps × batch ${12 * n}`, base, {
         steps,
         batch: 12 * n,
-        warmup: warmup(steps),
+        warmup: shakespeareWarmup(steps),
       }),
     );
   }

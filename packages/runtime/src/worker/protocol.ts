@@ -1,15 +1,9 @@
 /** Messages between a {@link WorkerRunner} and the onnxruntime thread (worker.ts). */
 import type { HostTensor } from '@enjambre/autograd';
-import type { ProviderName, ProviderNotice } from '../providers.ts';
+import type { ProviderName, ProviderNotice, ProviderOptions } from '../providers.ts';
 
 /** The provider options a session is created with, minus what cannot cross threads (callbacks, signals). */
-export interface WorkerSessionOptions {
-  providers?: readonly string[];
-  cudaDeviceId?: number;
-  intraOpThreads?: number;
-  interOpThreads?: number;
-  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-}
+export type WorkerSessionOptions = Omit<ProviderOptions, 'onNotice' | 'signal'>;
 
 export type Request =
   | { kind: 'create'; call: number; model: Uint8Array; options: WorkerSessionOptions }
@@ -28,4 +22,4 @@ export type Reply =
     }
   | { kind: 'ran'; call: number; outputs: Record<string, HostTensor> }
   | { kind: 'released'; call: number }
-  | { kind: 'failed'; call: number; name: string; message: string };
+  | { kind: 'failed'; call: number; message: string };

@@ -45,8 +45,7 @@ async function handle(req: Request): Promise<void> {
       send({ kind: 'released', call: req.call });
     }
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    send({ kind: 'failed', call: req.call, name: err.name, message: err.message });
+    send({ kind: 'failed', call: req.call, message: e instanceof Error ? e.message : String(e) });
   }
 }
 

@@ -424,8 +424,9 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
    * updates get bit-identical anchors.
    */
   private closeRound(r: number, own: Contribution[]) {
-    const due = this.late.filter((c) => (c.foldAt ?? r) <= r);
-    this.late.splice(0, this.late.length, ...this.late.filter((c) => !due.includes(c)));
+    const isDue = (c: Contribution) => (c.foldAt ?? r) <= r;
+    const due = this.late.filter(isDue);
+    this.late.splice(0, this.late.length, ...this.late.filter((c) => !isDue(c)));
     const contributions = [...own, ...(this.received.get(r)?.values() ?? []), ...due].sort(
       (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
     );
