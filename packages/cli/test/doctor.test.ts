@@ -82,7 +82,9 @@ describe('enjambre doctor', () => {
     else {
       expect(c['provider.cuda'].status).toBe('warn');
       expect(c['provider.cuda'].detail).toMatch(/^not available: /);
-      expect(c['provider.cuda'].fix).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci');
+      expect(c['provider.cuda'].fix).toContain(
+        'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js',
+      );
       expect(c['provider.cuda'].fix).toContain('CUDA 12 and cuDNN 9');
     }
     expect(report.ok).toBe(true);
