@@ -14,7 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PACKAGES = readdirSync(path.join(ROOT, 'packages'));
 const work = mkdtempSync(path.join(tmpdir(), 'enjambre-pack-'));
-const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_update_notifier: 'false' };
+// Not the settings of an npm that runs this test (`npm test` sets npm_config_local_prefix and more).
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
+  ONNXRUNTIME_NODE_INSTALL: 'skip',
+  npm_config_update_notifier: 'false',
+};
 
 function run(command: string, args: string[], cwd: string): string {
   return execFileSync(command, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
