@@ -5,7 +5,7 @@
  * A file in the cache is always a verified one; a `.partial` file beside it is an unfinished download.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -101,35 +101,36 @@ async function sha256File(p: string): Promise<string> {
 }
 
 /**
- * Whether each file of `name` is in `dir` with an accepted size (sizes only, no hashing: files only
- * get there verified). Returns the first missing path, or undefined when the dataset is complete.
+ * The first file of the dataset that is not in `folder` with an accepted size, or undefined when all
+ * are there. Sizes only, no hashing: files only get there verified.
  */
-async function firstMissing(dataset: RegistryDataset, folder: string): Promise<string | undefined> {
+function firstMissing(dataset: RegistryDataset, folder: string): string | undefined {
   for (const file of dataset.files) {
     const p = path.join(folder, file.name);
-    const size = await fileSize(p);
-    if (size === undefined || !accepted(file).some((a) => a.bytes === size)) return p;
+    const s = statSync(p, { throwIfNoEntry: false });
+    if (!s?.isFile() || !accepted(file).some((a) => a.bytes === s.size)) return p;
   }
   return undefined;
 }
 
 /** Whether the dataset is fully in the cache (file sizes checked, not hashes). */
-export async function isDatasetCached(name: string, options: { dir?: string } = {}): Promise<boolean> {
+export function isDatasetCached(name: string, options: { dir?: string } = {}): boolean {
   const dataset = registryDataset(name);
   const dir = options.dir ?? defaultDatasetsDir();
-  return (await firstMissing(dataset, path.join(dir, dataset.name))) === undefined;
+  return firstMissing(dataset, path.join(dir, dataset.name)) === undefined;
 }
 
 /**
- * The cached files of `name`, without downloading anything.
+ * The cached files of `name`, without downloading anything (synchronous: config loading uses it).
  * @throws DatasetNotCachedError naming the `enjambre data get` command when a file is missing.
  */
-export async function cachedDataset(name: string, options: { dir?: string } = {}): Promise<CachedDataset> {
+export function cachedDataset(name: string, options: { dir?: string } = {}): CachedDataset {
   const dataset = registryDataset(name);
   const dir = options.dir ?? defaultDatasetsDir();
   const folder = path.join(dir, dataset.name);
-  const missing = await firstMissing(dataset, folder);
-  if (missing !== undefined) throw new DatasetNotCachedError(name, missing, dataGetCommand(name, options.dir));
+  const missing = firstMissing(dataset, folder);
+  if (missing !== undefined)
+    throw new DatasetNotCachedError(name, missing, dataGetCommand(name, options.dir));
   return result(dataset, folder);
 }
 
@@ -179,7 +180,14 @@ async function getFile(
   if (size !== undefined) {
     const sha = await sha256File(final);
     if (accepted(file).some((a) => a.sha256 === sha && a.bytes === size)) {
-      emit({ type: 'file-done', dataset: dataset.name, file: file.name, path: final, bytes: size, reused: true });
+      emit({
+        type: 'file-done',
+        dataset: dataset.name,
+        file: file.name,
+        path: final,
+        bytes: size,
+        reused: true,
+      });
       return;
     }
     // Not one of ours (edited or damaged by hand): fetch it again.
@@ -307,11 +315,13 @@ async function download(
   if (response.body === null) throw new DatasetDownloadError(source, 'empty response');
   const start = resumed ? offset : 0;
   const length = Number(response.headers.get('content-length'));
-  const total = Number.isFinite(length) && length > 0 ? start + length : file.urlCopy ? undefined : file.bytes;
+  const total =
+    Number.isFinite(length) && length > 0 ? start + length : file.urlCopy ? undefined : file.bytes;
   emit({ type: 'file-start', dataset: dataset.name, file: file.name, source, resumedFrom: start, total });
   try {
     await appendChunks(
-      response.body,
+      // Node's web streams are async iterable; the lib types do not say so.
+      response.body as unknown as AsyncIterable<Uint8Array>,
       partial,
       start,
       limit,

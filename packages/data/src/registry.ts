@@ -37,7 +37,8 @@ export interface RegistryDataset {
   files: readonly DatasetFile[];
 }
 
-const CHAR_RNN = 'https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e';
+const CHAR_RNN =
+  'https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e';
 const SEABORN_DATA =
   'https://raw.githubusercontent.com/mwaskom/seaborn-data/71e2436a092d714350de0fc409ca8a8714e7e78f';
 const ANAX32_DATA = 'https://raw.githubusercontent.com/anax32/data/c7634e4b6122b2227c50a71ba962d63fe2856c16';
@@ -68,7 +69,7 @@ export const DATASETS = {
         urlCopy: {
           bytes: 9_912_422,
           sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
-          note: "the original LeCun gzip; decompresses to the same idx bytes as the pinned copy (sha256 ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db)",
+          note: 'the original LeCun gzip; decompresses to the same idx bytes as the pinned copy (sha256 ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db)',
         },
       },
       {
@@ -139,7 +140,7 @@ export const DATASETS = {
 export type DatasetName = keyof typeof DATASETS;
 
 /** The registry's dataset names, in listing order. */
-export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
+export const DATASET_NAMES = Object.keys(DATASETS) as [DatasetName, ...DatasetName[]];
 
 /** The registry entry of `name`; an {@link UnknownDatasetError} for any other name. */
 export function registryDataset(name: string): RegistryDataset {
