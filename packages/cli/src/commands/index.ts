@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
+import { data } from './data.ts';
 import { demo } from './demo.ts';
 import { doctor } from './doctor.ts';
 import { exportCommand } from './export.ts';
@@ -21,5 +22,8 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = Object.fromEntries(
-  [ops, gradcheck, init, doctor, train, join, status, demo, swarmKey, exportCommand].map((c) => [c.name, c]),
+  [ops, gradcheck, init, doctor, train, join, status, demo, swarmKey, exportCommand, data].map((c) => [
+    c.name,
+    c,
+  ]),
 );
