@@ -169,11 +169,10 @@ function resolveDataset(
   problem: (message: string, got: unknown) => void,
 ): DataConfig {
   const registry = registryDataset(d.dataset);
-  const dir = datasetsDir ?? defaultDatasetsDir();
-  let folder = path.join(dir, registry.name);
+  const folder = path.join(datasetsDir ?? defaultDatasetsDir(), registry.name);
   if (checkPaths) {
     try {
-      folder = cachedDataset(d.dataset, { dir: datasetsDir }).dir;
+      cachedDataset(d.dataset, { dir: datasetsDir });
     } catch (err) {
       if (!(err instanceof DatasetNotCachedError)) throw err;
       problem(err.message, d.dataset);
