@@ -13,6 +13,7 @@
  *        [--codec sign|int8|fp16|fp32|topk] [--round-timeout-ms MS (0: protocol default)]
  *        [--inline-max-bytes N (0: default)] [--outer-lr X] [--outer-momentum X] [--skip-baselines]
  *        [--steps-per-run K (shakespeare: optimizer steps per onnxruntime call, default 1)]
+ *        [--data-from DIR|URL (a dataset mirror; default $ENJAMBRE_DATA_MIRROR, else the public URLs)]
  * Writes per-process logs (timestamped stderr) and results-<workload>.json under --out
  * (default .enjambre/bench-swarm) and prints markdown tables.
  */
@@ -26,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { FULL_TEXT_EVAL_WINDOWS, planLocalSwarm } from '@enjambre/peer';
 import { readCheckpoint } from '@enjambre/runtime';
 import { parse, stringify } from 'yaml';
+import { benchmarkDataset, DATA_FROM_OPTION } from './datasets.ts';
 import {
   SHAKESPEARE_VAL_CHARS,
   shakespeareConfig,
@@ -35,7 +37,6 @@ import {
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'packages/cli/bin/enjambre.js');
-const DATA = resolve(ROOT, '../shared/data');
 
 const { values: args } = parseArgs({
   options: {
@@ -54,6 +55,7 @@ const { values: args } = parseArgs({
     'outer-momentum': { type: 'string' },
     'skip-baselines': { type: 'boolean', default: false },
     'steps-per-run': { type: 'string', default: '1' },
+    ...DATA_FROM_OPTION,
   },
 });
 const OUT = resolve(args.out as string);
@@ -540,15 +542,15 @@ async function benchMnist(): Promise<void> {
   const steps = Number(args['mnist-steps']);
   const rounds = Math.ceil(steps / H);
   const baselineSteps = Number(args['mnist-baseline-steps']);
-  const mnist = join(DATA, 'mnist');
+  const mnist = (await benchmarkDataset('mnist', args['data-from'])).files;
   const base = {
     model: { kind: 'mlp', hidden: [256, 256], activation: 'relu' },
     data: {
       format: 'mnist',
-      trainImages: join(mnist, 'train-images-idx3-ubyte.gz'),
-      trainLabels: join(mnist, 'train-labels-idx1-ubyte.gz'),
-      testImages: join(mnist, 't10k-images-idx3-ubyte.gz'),
-      testLabels: join(mnist, 't10k-labels-idx1-ubyte.gz'),
+      trainImages: mnist['train-images-idx3-ubyte.gz'],
+      trainLabels: mnist['train-labels-idx1-ubyte.gz'],
+      testImages: mnist['t10k-images-idx3-ubyte.gz'],
+      testLabels: mnist['t10k-labels-idx1-ubyte.gz'],
     },
     // n processes share the cores: one onnxruntime thread each.
     hardware: { intraOpThreads: 1 },
@@ -658,7 +660,7 @@ async function benchShakespeare(): Promise<void> {
   const n = Number(args['shakespeare-peers']);
   const steps = Number(args['shakespeare-steps']);
   const rounds = Math.ceil(steps / H);
-  const file = await writeShakespeareFile(DATA, OUT);
+  const file = await writeShakespeareFile(args['data-from'], OUT);
   const workload = shakespeareConfig(file, { steps, batchSize: 12, threads: 1 });
   const base = {
     ...workload,

@@ -1,6 +1,6 @@
 /**
  * Training throughput of Enjambre against PyTorch on the reference workloads
- * (/work/shared/brief/workloads.md), side by side in one run.
+ * (docs/workloads.md), side by side in one run.
  *
  *   npx tsx scripts/bench-train.ts [--workload mnist-mlp|mnist-cnn|shakespeare-char|all]
  *       [--seconds 3] [--rounds 5] [--k 10] [--threads 2]

@@ -1,5 +1,5 @@
 /**
- * Runs the reference workloads (/work/shared/brief/workloads.md) at full size through the real
+ * Runs the reference workloads (docs/workloads.md) at full size through the real
  * command line, one at a time, and prints a results table with each goal and whether it was met.
  *
  *   npx tsx scripts/run-workloads.ts [--only mnist-mlp,iris,...] [--max-steps N] [--out DIR]

@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchmarkDataset } from './datasets.ts';
 
 /** Validation characters kept: context + a multiple of both batch sizes (every window evaluated once). */
 export const SHAKESPEARE_VAL_CHARS = 64 + 48 * 250;
@@ -13,12 +14,14 @@ export const SHAKESPEARE_VAL_CHARS = 64 + 48 * 250;
  * Writes the benchmark's text file under `outDir`: nanoGPT's split (the first 90% of tiny
  * Shakespeare trains), followed by the first {@link SHAKESPEARE_VAL_CHARS} characters of its
  * validation split (the whole split would make every final evaluation take minutes per process).
+ * Tiny Shakespeare comes from the dataset cache (`dataFrom`: a mirror, see scripts/datasets.ts).
  */
 export async function writeShakespeareFile(
-  dataDir: string,
+  dataFrom: string | undefined,
   outDir: string,
 ): Promise<{ path: string; validFraction: number }> {
-  const text = await readFile(join(dataDir, 'tinyshakespeare/input.txt'), 'utf8');
+  const { files } = await benchmarkDataset('tinyshakespeare', dataFrom);
+  const text = await readFile(files['input.txt'], 'utf8');
   const cut = Math.floor(text.length * 0.9);
   const content = text.slice(0, cut) + text.slice(cut, cut + SHAKESPEARE_VAL_CHARS);
   const path = join(outDir, 'shakespeare-bench.txt');

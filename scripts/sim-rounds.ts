@@ -9,7 +9,7 @@
  *
  * Run: npx tsx scripts/sim-rounds.ts [--peers 4] [--steps 500] [--inner-steps 10] [--codec sign]
  *        [--outer-lr 0.7] [--outer-momentum 0.9] [--aggregator centered-clip|mean]
- *        [--baseline] [--threads 2]
+ *        [--baseline] [--threads 2] [--data-from DIR|URL]
  * Workload: shakespeare-char with the benchmark's nanoGPT CPU config (batch 12 per peer).
  * --baseline also trains one node with batch 12·N for --steps steps (the same tokens, the same
  * total batch) so that the two are compared within one run. Prints one line per round and a table.
@@ -20,10 +20,10 @@ import { ErrorFeedback } from '@enjambre/compress';
 import { configFromObject } from '@enjambre/config';
 import { evaluationBatches, setupTraining, type TrainingSetup, toTrainBatch } from '@enjambre/peer';
 import { aggregate, OuterNesterov } from '@enjambre/swarm';
+import { DATA_FROM_OPTION } from './datasets.ts';
 import { shakespeareConfig, writeShakespeareFile } from './shakespeare-workload.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const DATA = resolve(ROOT, '../shared/data');
 
 const { values: args } = parseArgs({
   options: {
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
     'eval-every': { type: 'string', default: '5' },
+    ...DATA_FROM_OPTION,
   },
 });
 const N = Number(args.peers);
@@ -163,7 +164,7 @@ async function swarm(file: { path: string; validFraction: number }): Promise<num
   return val;
 }
 
-const file = await writeShakespeareFile(DATA, join(ROOT, '.enjambre/sim-rounds'));
+const file = await writeShakespeareFile(args['data-from'], join(ROOT, '.enjambre/sim-rounds'));
 const swarmVal = await swarm(file);
 const baseVal = args.baseline ? await baseline(file) : undefined;
 console.log('| run | val loss |');

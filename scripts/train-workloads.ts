@@ -1,5 +1,5 @@
 /**
- * The reference training workloads of /work/shared/brief/workloads.md as Enjambre builds them,
+ * The reference training workloads of docs/workloads.md as Enjambre builds them,
  * with fixed random batches held in memory. Shared by scripts/bench-train.ts and
  * scripts/prof-train.ts.
  */

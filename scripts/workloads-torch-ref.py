@@ -8,8 +8,9 @@ clip 1.0. Evaluation as nanoGPT's: 20 random batches of 12 from the last 10% of 
 250 steps; at the end also the mean loss over the whole validation split in non-overlapping
 64-character windows (`fullValLoss`).
 
-  /usr/bin/python3 scripts/workloads-torch-ref.py --data ../shared/data/tinyshakespeare/input.txt \
-      [--seed 1337] [--threads 2] [--steps 2000]
+  enjambre data get tinyshakespeare     # once (ENJAMBRE_DATA_MIRROR=/path/to/mirror for a local copy)
+  /usr/bin/python3 scripts/workloads-torch-ref.py \
+      --data ~/.cache/enjambre/datasets/tinyshakespeare/input.txt [--seed 1337] [--threads 2] [--steps 2000]
 
 Prints one line per evaluation and a final JSON line.
 """

@@ -21,14 +21,14 @@ import { compileTraining } from '@enjambre/autograd';
 import { loadDataset, type TextInfo, type TextWindowDataset } from '@enjambre/data';
 import { createModel, TRANSFORMER_INIT_STD as MODEL_INIT_STD } from '@enjambre/models';
 import { serializeModel } from '@enjambre/onnx';
+import { benchmarkDataset, DATA_FROM_OPTION } from '../datasets.ts';
 
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string', default: '.device/gpu' },
-    text: {
-      type: 'string',
-      default: path.resolve(import.meta.dirname, '../../../shared/data/tinyshakespeare/input.txt'),
-    },
+    // Default: tiny Shakespeare from the dataset cache (fetched when missing; see scripts/datasets.ts).
+    text: { type: 'string' },
+    ...DATA_FROM_OPTION,
     'steps-per-run': { type: 'string', default: '10' },
     layers: { type: 'string', default: '6' },
     heads: { type: 'string', default: '6' },
@@ -59,7 +59,8 @@ const outDir = path.resolve(args.out);
 mkdirSync(outDir, { recursive: true });
 
 // ---- data: first 90% train, last 10% validation, char vocabulary ----
-const data = await loadDataset({ format: 'text', path: args.text, context });
+const text = args.text ?? (await benchmarkDataset('tinyshakespeare', args['data-from'])).files['input.txt'];
+const data = await loadDataset({ format: 'text', path: text, context });
 const info = data.info as TextInfo;
 const tokens = (ds: TextWindowDataset | undefined, split: string): Uint16Array => {
   if (!ds) throw new Error(`the ${split} split is missing`);

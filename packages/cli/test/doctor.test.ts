@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const IRIS = path.resolve(import.meta.dirname, '../../../../shared/data/iris/iris.csv');
+const IRIS = path.resolve(import.meta.dirname, '../../../fixtures/datasets/iris/iris.csv');
 /** Syntactically valid libp2p peer ids (the config requires /p2p/<id> on bootstrap addresses). */
 const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
 const PEER_B = 'QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC';

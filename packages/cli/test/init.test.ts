@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const SHARED_DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const FIXTURES = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 
 interface CliResult {
   code: number | null;
@@ -118,8 +118,8 @@ describe('enjambre init', () => {
       'smi-h200',
       'NVIDIA H200, 580.159.04, 143771 MiB\nNVIDIA A100-SXM4-80GB, 580.159.04, 81920 MiB\n',
     );
-    // The config lives next to the shared datasets' folder so that the reference layout resolves.
-    const dataDir = path.relative(tmp, SHARED_DATA);
+    // The fixtures are laid out as the reference layout: the config points at them.
+    const dataDir = path.relative(tmp, FIXTURES);
     const out = path.join(tmp, 'mnist.yaml');
     const r = await runCli(
       ['init', '--out', out, '--workload', 'mnist-mlp', '--data-dir', dataDir, '--json'],
@@ -140,7 +140,7 @@ describe('enjambre init', () => {
     expect(config.model.kind).toBe('mlp');
     expect(config.data.format).toBe('mnist');
     if (config.data.format === 'mnist') {
-      expect(config.data.trainImages).toBe(path.join(SHARED_DATA, 'mnist/train-images-idx3-ubyte.gz'));
+      expect(config.data.trainImages).toBe(path.join(FIXTURES, 'mnist/train-images-idx3-ubyte.gz'));
     }
     // CUDA goes first only when its provider actually loads on this machine.
     const cudaLoads = report.machine.providers.find(

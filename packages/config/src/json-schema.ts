@@ -70,7 +70,10 @@ export function pickVariant(node: JsonSchemaNode, value: unknown): JsonSchemaNod
   if (options === undefined) return node;
   const disc = discriminatorOf(options);
   if (disc === undefined || !isRecord(value)) return undefined;
-  return options.find((o) => o.properties?.[disc]?.const === value[disc]);
+  // A value without the discriminator matches the variant that does not require it (data: {dataset}).
+  return options.find((o) =>
+    value[disc] === undefined ? !o.required?.includes(disc) : o.properties?.[disc]?.const === value[disc],
+  );
 }
 
 /**

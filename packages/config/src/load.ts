@@ -141,6 +141,7 @@ export function configFromObject(input: unknown, opts: ParseConfigOptions = {}):
     checkPaths: opts.checkPaths,
     hostname: opts.hostname,
     cores: opts.cores,
+    datasetsDir: opts.datasetsDir,
   });
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
@@ -207,6 +208,7 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     checkPaths: opts.checkPaths,
     hostname: opts.hostname,
     cores: opts.cores,
+    datasetsDir: opts.datasetsDir,
   });
 }
 

@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
 import { availableParallelism, homedir, hostname } from 'node:os';
 import path from 'node:path';
+import { cachedDataset, DatasetNotCachedError, defaultDatasetsDir, registryDataset } from '@enjambre/data';
 import * as D from './defaults.ts';
 import type { ConfigIssue } from './errors.ts';
 import { showValue } from './issues.ts';
-import type { ParsedConfig } from './schema.ts';
-import type { Config } from './types.ts';
+import { csvDataSchema, mnistDataSchema, type ParsedConfig, textDataSchema } from './schema.ts';
+import type { Config, DataConfig } from './types.ts';
 
 /** Machine facts that fill machine-dependent defaults. */
 export interface MachineDefaults {
@@ -13,6 +14,11 @@ export interface MachineDefaults {
   hostname?: string;
   /** Default `hardware.intraOpThreads`. Default: `os.availableParallelism()`. */
   cores?: number;
+  /**
+   * Folder of the downloaded registry datasets that `data: {dataset: ...}` reads.
+   * Default: the per-user cache's (`$XDG_CACHE_HOME/enjambre/datasets`).
+   */
+  datasetsDir?: string;
 }
 
 export interface ResolveOptions extends MachineDefaults {
@@ -85,28 +91,18 @@ export function resolveConfig(
   let model = parsed.model;
   if (model.kind === 'onnx') model = { ...model, path: existingFile(['model', 'path'], model.path) };
 
-  let data = parsed.data;
-  switch (data.format) {
-    case 'text':
-    case 'csv':
-      data = { ...data, path: existingFile(['data', 'path'], data.path) };
-      break;
-    case 'mnist':
-      data = {
-        ...data,
-        trainImages: existingFile(['data', 'trainImages'], data.trainImages),
-        trainLabels: existingFile(['data', 'trainLabels'], data.trainLabels),
-        ...(data.testImages !== undefined
-          ? { testImages: existingFile(['data', 'testImages'], data.testImages) }
-          : {}),
-        ...(data.testLabels !== undefined
-          ? { testLabels: existingFile(['data', 'testLabels'], data.testLabels) }
-          : {}),
-      };
-      break;
-    case 'synthetic':
-      break;
-  }
+  const data: DataConfig =
+    'dataset' in parsed.data
+      ? resolveDataset(parsed.data, opts.datasetsDir, checkPaths, (message, got) =>
+          issues.push({
+            file: opts.fileName,
+            path: ['data', 'dataset'],
+            message,
+            got: showValue(got),
+            expected: 'a dataset in the local cache',
+          }),
+        )
+      : resolveDataFiles(parsed.data, existingFile);
 
   const { optimizer, lrSchedule } = parsed.training;
   const training = {
@@ -134,6 +130,84 @@ export function resolveConfig(
 
   const config: Config = { ...parsed, node, hardware, model, data, training, swarm };
   return { config, issues };
+}
+
+/** The data section with its file paths absolute and checked. */
+function resolveDataFiles(
+  data: DataConfig,
+  existingFile: (fieldPath: (string | number)[], p: string) => string,
+): DataConfig {
+  switch (data.format) {
+    case 'text':
+    case 'csv':
+      return { ...data, path: existingFile(['data', 'path'], data.path) };
+    case 'mnist':
+      return {
+        ...data,
+        trainImages: existingFile(['data', 'trainImages'], data.trainImages),
+        trainLabels: existingFile(['data', 'trainLabels'], data.trainLabels),
+        ...(data.testImages !== undefined
+          ? { testImages: existingFile(['data', 'testImages'], data.testImages) }
+          : {}),
+        ...(data.testLabels !== undefined
+          ? { testLabels: existingFile(['data', 'testLabels'], data.testLabels) }
+          : {}),
+      };
+    case 'synthetic':
+      return data;
+  }
+}
+
+/**
+ * A registry dataset as the config of its format, with the paths of its files in the cache (or where
+ * they would be, when `checkPaths` is off or the dataset is missing, which `problem` reports).
+ */
+function resolveDataset(
+  d: Extract<ParsedConfig['data'], { dataset: string }>,
+  datasetsDir: string | undefined,
+  checkPaths: boolean,
+  problem: (message: string, got: unknown) => void,
+): DataConfig {
+  const registry = registryDataset(d.dataset);
+  const folder = path.join(datasetsDir ?? defaultDatasetsDir(), registry.name);
+  if (checkPaths) {
+    try {
+      cachedDataset(d.dataset, { dir: datasetsDir });
+    } catch (err) {
+      if (!(err instanceof DatasetNotCachedError)) throw err;
+      problem(err.message, d.dataset);
+    }
+  }
+  const at = (file: string) => path.join(folder, file);
+  const spec = registry.spec;
+  // Parsed by the format's own schema, so that its defaults apply.
+  switch (spec.format) {
+    case 'text':
+      return textDataSchema.parse({
+        format: 'text',
+        seed: d.seed,
+        path: at(spec.path),
+        byteLevel: d.byteLevel,
+        validFraction: d.validFraction,
+      });
+    case 'csv':
+      return csvDataSchema.parse({
+        format: 'csv',
+        seed: d.seed,
+        path: at(spec.path),
+        target: spec.target,
+        validFraction: d.validFraction,
+      });
+    case 'mnist':
+      return mnistDataSchema.parse({
+        format: 'mnist',
+        seed: d.seed,
+        trainImages: at(spec.trainImages),
+        trainLabels: at(spec.trainLabels),
+        testImages: spec.testImages && at(spec.testImages),
+        testLabels: spec.testLabels && at(spec.testLabels),
+      });
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { DATASET_NAMES, DATASETS } from '@enjambre/data';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import * as D from './defaults.ts';
@@ -370,10 +371,54 @@ export const syntheticDataSchema = z
   })
   .describe('Synthetic data.');
 
+export const datasetDataSchema = z
+  .strictObject({
+    format: z
+      .literal('dataset')
+      .optional()
+      .describe("May be left out: naming a dataset is enough (e.g. 'data: {dataset: mnist}')."),
+    dataset: z
+      .enum(DATASET_NAMES)
+      .describe(
+        "A dataset of the registry, read from the per-user cache ($XDG_CACHE_HOME/enjambre, default ~/.cache/enjambre): download it first with 'enjambre data get <name>'. Required.",
+      ),
+    seed,
+    byteLevel: z
+      .boolean()
+      .optional()
+      .describe("Text datasets: as 'byteLevel' of format 'text'. Default: that format's default."),
+    validFraction: fraction()
+      .optional()
+      .describe("Text and CSV datasets: as 'validFraction' of their format. Default: that format's default."),
+  })
+  .superRefine((d, ctx) => {
+    const format = DATASETS[d.dataset].spec.format;
+    const unsupported = [
+      ...(d.byteLevel !== undefined && format !== 'text' ? ['byteLevel'] : []),
+      ...(d.validFraction !== undefined && format === 'mnist' ? ['validFraction'] : []),
+    ];
+    for (const key of unsupported) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `not an option of dataset '${d.dataset}' (format '${format}')`,
+        input: d[key as keyof typeof d],
+        params: { expected: 'no such key for this dataset' },
+      });
+    }
+  })
+  .describe('A dataset of the registry, by name.');
+
 export const dataSchema = z
-  .discriminatedUnion('format', [textDataSchema, mnistDataSchema, csvDataSchema, syntheticDataSchema])
+  .discriminatedUnion('format', [
+    textDataSchema,
+    mnistDataSchema,
+    csvDataSchema,
+    syntheticDataSchema,
+    datasetDataSchema,
+  ])
   .describe(
-    "Training data, chosen by format: 'text', 'mnist', 'csv' or 'synthetic'. Paths are relative to the config file. Required.",
+    "Training data: a dataset of the registry by name ('dataset: mnist'), or files chosen by format: 'text', 'mnist', 'csv' or 'synthetic'. Paths are relative to the config file. Required.",
   );
 
 // ---------------------------------------------------------------- training

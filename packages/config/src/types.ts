@@ -18,8 +18,11 @@ export type CnnModelConfig = Extract<ModelConfig, { kind: 'cnn' }>;
 export type CharTransformerModelConfig = Extract<ModelConfig, { kind: 'char-transformer' }>;
 export type OnnxModelConfig = Extract<ModelConfig, { kind: 'onnx' }>;
 
-/** `data` section (paths absolute, files checked to exist). */
-export type DataConfig = Parsed['data'];
+/**
+ * `data` section (paths absolute, files checked to exist). A registry dataset named in the file is
+ * resolved to its format, with the paths of its files in the cache.
+ */
+export type DataConfig = Exclude<Parsed['data'], { dataset: string }>;
 export type TextDataConfig = Extract<DataConfig, { format: 'text' }>;
 export type MnistDataConfig = Extract<DataConfig, { format: 'mnist' }>;
 export type CsvDataConfig = Extract<DataConfig, { format: 'csv' }>;

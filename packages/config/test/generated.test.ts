@@ -52,7 +52,7 @@ describe('JSON Schema', () => {
     const kinds = schema.properties?.model.oneOf?.map((o) => o.properties?.kind.const);
     expect(kinds).toEqual(['mlp', 'cnn', 'char-transformer', 'onnx']);
     const formats = schema.properties?.data.oneOf?.map((o) => o.properties?.format.const);
-    expect(formats).toEqual(['text', 'mnist', 'csv', 'synthetic']);
+    expect(formats).toEqual(['text', 'mnist', 'csv', 'synthetic', 'dataset']);
   });
 });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, parseConfig, trainingConfigFingerprint, trainingConfigHash } from '../src/index.ts';
 
-const SHARED = path.resolve(import.meta.dirname, '../../../../shared/data');
+const SHARED = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 const dir = mkdtempSync(path.join(tmpdir(), 'enjambre-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 copyFileSync(path.join(SHARED, 'tinyshakespeare/input.txt'), path.join(dir, 'mine.txt'));

@@ -16,7 +16,7 @@ import {
   roundTimeoutMs,
 } from '../src/index.ts';
 
-const SHARED = path.resolve(import.meta.dirname, '../../../../shared/data');
+const SHARED = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 const IRIS = path.join(SHARED, 'iris/iris.csv');
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { type MachineProbe, parseConfig, renderConfigTemplate, WORKLOADS } from '../src/index.ts';
 
-const SHARED = path.resolve(import.meta.dirname, '../../../../shared/data');
+const SHARED = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 const HERE = import.meta.dirname;
 
 const probes: Record<string, MachineProbe> = {

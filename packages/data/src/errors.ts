@@ -120,6 +120,64 @@ export class SamplerStateError extends DataError {
   override readonly code = 'ERR_DATA_SAMPLER_STATE';
 }
 
+/** A dataset name that the registry does not know. */
+export class UnknownDatasetError extends DataError {
+  override name = 'UnknownDatasetError';
+  override readonly code = 'ERR_DATA_UNKNOWN_DATASET';
+  constructor(
+    readonly dataset: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown dataset ${describe(dataset)}: expected one of ${known.map((k) => `'${k}'`).join(', ')}`);
+  }
+}
+
+/** A registry dataset that is not in the local cache (or only partly). */
+export class DatasetNotCachedError extends DataError {
+  override name = 'DatasetNotCachedError';
+  override readonly code = 'ERR_DATA_NOT_CACHED';
+  constructor(
+    readonly dataset: string,
+    /** The first file of the dataset that is missing or incomplete. */
+    readonly path: string,
+    /** The command that downloads it. */
+    readonly command: string,
+  ) {
+    super(`dataset '${dataset}' is not downloaded (${path} is missing): run \`${command}\``);
+  }
+}
+
+/** A download or a copy from a mirror failed (HTTP status, network error, missing mirror file, too many bytes). */
+export class DatasetDownloadError extends DataError {
+  override name = 'DatasetDownloadError';
+  override readonly code = 'ERR_DATA_DOWNLOAD';
+  constructor(
+    /** The URL or mirror path that was read. */
+    readonly source: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`${source}: ${detail}`, { cause });
+  }
+}
+
+/** Downloaded bytes whose SHA-256 is not the one the registry pins: nothing was kept. */
+export class DatasetHashError extends DataError {
+  override name = 'DatasetHashError';
+  override readonly code = 'ERR_DATA_HASH';
+  constructor(
+    readonly source: string,
+    readonly expected: readonly string[],
+    readonly actual: string,
+    readonly bytes: number,
+  ) {
+    super(
+      `${source}: SHA-256 ${actual} (${bytes} bytes) is not the pinned ${expected.join(' or ')}; ` +
+        'the download was discarded',
+    );
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;

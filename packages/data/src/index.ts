@@ -16,15 +16,32 @@ export {
   readCsvTable,
 } from './csv.ts';
 export {
+  type CachedDataset,
+  cachedDataset,
+  DATA_MIRROR_ENV,
+  type DatasetEvent,
+  dataGetCommand,
+  defaultCacheDir,
+  defaultDatasetsDir,
+  type GetDatasetOptions,
+  getDataset,
+  isDatasetCached,
+  PARTIAL_SUFFIX,
+} from './download.ts';
+export {
   CsvRowError,
   DataError,
   DataFileNotFoundError,
   DataFormatError,
   DataIndexError,
+  DatasetDownloadError,
+  DatasetHashError,
+  DatasetNotCachedError,
   EmptyDatasetError,
   InvalidSpecError,
   SamplerStateError,
   UnknownColumnError,
+  UnknownDatasetError,
   VocabularyError,
 } from './errors.ts';
 export { DATASET_FORMATS, type DatasetInfo, loadDataset } from './load.ts';
@@ -36,6 +53,17 @@ export {
   type ReadIdxOptions,
   readIdx,
 } from './mnist.ts';
+export {
+  DATASET_NAMES,
+  DATASETS,
+  type DatasetFile,
+  type DatasetName,
+  datasetBytes,
+  datasetManifest,
+  datasetSha256,
+  type RegistryDataset,
+  registryDataset,
+} from './registry.ts';
 export { FeistelPermutation, Rng } from './rng.ts';
 export { BatchSampler, type BatchSamplerOptions, type SamplerState } from './sampler.ts';
 export type {

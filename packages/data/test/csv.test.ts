@@ -7,7 +7,7 @@ import { loadCsv } from '../src/csv.ts';
 import { CsvRowError, DataFileNotFoundError, EmptyDatasetError, UnknownColumnError } from '../src/errors.ts';
 import type { Dataset } from '../src/types.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 const IRIS = path.join(DATA, 'iris/iris.csv');
 const PENGUINS = path.join(DATA, 'penguins/penguins.csv');
 

@@ -8,7 +8,7 @@ import {
   loadDataset,
 } from '../src/index.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 
 const specs: DatasetSpec[] = [
   { format: 'text', path: 'tinyshakespeare/input.txt', context: 16 },

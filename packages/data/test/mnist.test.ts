@@ -8,15 +8,17 @@ import { DataFileNotFoundError, DataFormatError, InvalidSpecError } from '../src
 import { loadMnist, readIdx } from '../src/mnist.ts';
 import type { MnistSpec } from '../src/spec.ts';
 
-const DIR = path.resolve(import.meta.dirname, '../../../../shared/data/mnist');
+// The fixture: MNIST's first 1500 training and 500 test examples (fixtures/datasets/mnist/SOURCE.md).
+const DIR = path.resolve(import.meta.dirname, '../../../fixtures/datasets/mnist');
 const TRAIN_IMAGES = path.join(DIR, 'train-images-idx3-ubyte.gz');
 const TRAIN_LABELS = path.join(DIR, 'train-labels-idx1-ubyte.gz');
 const TEST_IMAGES = path.join(DIR, 't10k-images-idx3-ubyte.gz');
 const TEST_LABELS = path.join(DIR, 't10k-labels-idx1-ubyte.gz');
 
-// Independent oracle: the raw decompressed test files (7.8 MB), read once.
+// Independent oracle: the raw decompressed files, read once.
 const rawTestImages = gunzipSync(readFileSync(TEST_IMAGES));
 const rawTestLabels = gunzipSync(readFileSync(TEST_LABELS));
+const rawTrainLabels = gunzipSync(readFileSync(TRAIN_LABELS));
 
 let tmp: string;
 beforeAll(async () => {
@@ -38,7 +40,7 @@ function idx(type: number, dims: number[], data: Uint8Array): Buffer {
 describe('readIdx', () => {
   it('reads header and the first entries of a gzipped file without decoding the rest', async () => {
     const images = await readIdx(TEST_IMAGES, { limit: 5, expectDims: 3 });
-    expect(images.headerDims).toEqual([10000, 28, 28]);
+    expect(images.headerDims).toEqual([500, 28, 28]);
     expect(images.dims).toEqual([5, 28, 28]);
     expect(Buffer.from(images.data)).toEqual(rawTestImages.subarray(16, 16 + 5 * 784));
   });
@@ -103,15 +105,19 @@ describe('loadMnist', () => {
     expect(batch.inputs.data[784 + 200]).toBe(Math.fround(rawTestImages[16 + 4 * 784 + 200] / 255));
   });
 
-  it('loads the full 60k training set once', async () => {
+  it('loads the whole training file', async () => {
     const data = await loadMnist({ format: 'mnist', trainImages: TRAIN_IMAGES, trainLabels: TRAIN_LABELS });
-    expect(data.train.size).toBe(60000);
+    expect(data.train.size).toBe(1500);
     expect(data.validation).toBeUndefined();
-    const counts = new Array(10).fill(0);
-    const labels = data.train.batch(Array.from({ length: 60000 }, (_, i) => i)).labels.data;
-    for (const l of labels) counts[Number(l)]++;
-    // the MNIST training label counts
-    expect(counts).toEqual([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+    const histogram = (labels: Iterable<number | bigint>) => {
+      const counts = new Array(10).fill(0);
+      for (const l of labels) counts[Number(l)]++;
+      return counts;
+    };
+    const labels = data.train.batch(Array.from({ length: 1500 }, (_, i) => i)).labels.data;
+    // against the raw label bytes, and the counts SOURCE.md states for the fixture
+    expect(histogram(labels as BigInt64Array)).toEqual(histogram(rawTrainLabels.subarray(8)));
+    expect(histogram(labels as BigInt64Array)).toEqual([140, 172, 144, 142, 160, 137, 141, 177, 134, 153]);
   });
 
   it('splits a validation fraction off deterministically', async () => {
@@ -119,14 +125,14 @@ describe('loadMnist', () => {
       format: 'mnist',
       trainImages: TEST_IMAGES,
       trainLabels: TEST_LABELS,
-      limit: 1000,
+      limit: 500,
       validationFraction: 0.1,
       seed: 3,
     };
     const a = await loadMnist(spec);
     const b = await loadMnist(spec);
-    expect(a.train.size).toBe(900);
-    expect(a.validation!.size).toBe(100);
+    expect(a.train.size).toBe(450);
+    expect(a.validation!.size).toBe(50);
     const all = (d: typeof a.train) => d.batch(Array.from({ length: d.size }, (_, i) => i));
     expect(all(a.validation!)).toEqual(all(b.validation!));
     // train + validation is the original set: compare per-label counts
@@ -137,7 +143,7 @@ describe('loadMnist', () => {
     };
     const ht = hist(all(a.train).labels.data as BigInt64Array);
     const hv = hist(all(a.validation!).labels.data as BigInt64Array);
-    const ho = hist(BigInt64Array.from(rawTestLabels.subarray(8, 1008), BigInt));
+    const ho = hist(BigInt64Array.from(rawTestLabels.subarray(8, 508), BigInt));
     expect(ht.map((v, i) => v + hv[i])).toEqual(ho);
   });
 

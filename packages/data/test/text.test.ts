@@ -14,7 +14,7 @@ import { BatchSampler } from '../src/sampler.ts';
 import { loadText } from '../src/text.ts';
 import { buildCharVocab, decodeTokens, encodeText } from '../src/vocab.ts';
 
-const SHAKESPEARE = path.resolve(import.meta.dirname, '../../../../shared/data/tinyshakespeare/input.txt');
+const SHAKESPEARE = path.resolve(import.meta.dirname, '../../../fixtures/datasets/tinyshakespeare/input.txt');
 
 /** Independent PRNG for test inputs (mulberry32). */
 function mulberry32(seed: number): () => number {

@@ -7,7 +7,7 @@ import { type BuiltModel, createModel } from '../src/index.ts';
 import { ortRunner } from './helpers.ts';
 
 // The zoo models against the real consumer of TrainableModel (the train-step compiler), on real data.
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

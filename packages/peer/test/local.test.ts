@@ -3,7 +3,7 @@ import { configFromObject } from '@enjambre/config';
 import { setupTraining, trainLocally } from '@enjambre/peer';
 import { readCheckpoint } from '@enjambre/runtime';
 import { describe, expect, it } from 'vitest';
-import { SHARED_DATA, tempDir } from './swarm-helpers.ts';
+import { FIXTURES, tempDir } from './swarm-helpers.ts';
 
 /** A tiny char-level language model on the first part of Tiny Shakespeare. */
 function textConfig(dir: string) {
@@ -12,7 +12,7 @@ function textConfig(dir: string) {
       node: { workDir: dir },
       hardware: { intraOpThreads: 1 },
       model: { kind: 'char-transformer', layers: 1, heads: 2, width: 16, context: 16 },
-      data: { format: 'text', path: join(SHARED_DATA, 'tinyshakespeare/input.txt'), seed: 11 },
+      data: { format: 'text', path: join(FIXTURES, 'tinyshakespeare/input.txt'), seed: 11 },
       training: {
         batchSize: 4,
         stepsPerRun: 5,

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { type Config, configFromObject } from '@enjambre/config';
 import { setupTraining, type TrainingSetup } from '@enjambre/peer';
 
-export const SHARED_DATA = resolve(import.meta.dirname, '../../../../shared/data');
+/** The repository's small copies of the reference datasets (fixtures/datasets/README.md). */
+export const FIXTURES = resolve(import.meta.dirname, '../../../fixtures/datasets');
 
 /** A fresh temp folder for one test's peers. */
 export function tempDir(prefix = 'enjambre-swarm-'): string {
@@ -33,7 +34,7 @@ export function syntheticConfig(dir: string, peer: number, extra: Record<string,
   );
 }
 
-/** mnist-mlp on the real MNIST files; each peer shuffles with its own seed. */
+/** mnist-mlp on the MNIST fixture (the first 1500 training and 500 test digits); each peer shuffles with its own seed. */
 export function mnistConfig(dir: string, peer: number): Config {
   return configFromObject(
     {
@@ -44,10 +45,10 @@ export function mnistConfig(dir: string, peer: number): Config {
       data: {
         format: 'mnist',
         seed: 100 + peer,
-        trainImages: join(SHARED_DATA, 'mnist/train-images-idx3-ubyte.gz'),
-        trainLabels: join(SHARED_DATA, 'mnist/train-labels-idx1-ubyte.gz'),
-        testImages: join(SHARED_DATA, 'mnist/t10k-images-idx3-ubyte.gz'),
-        testLabels: join(SHARED_DATA, 'mnist/t10k-labels-idx1-ubyte.gz'),
+        trainImages: join(FIXTURES, 'mnist/train-images-idx3-ubyte.gz'),
+        trainLabels: join(FIXTURES, 'mnist/train-labels-idx1-ubyte.gz'),
+        testImages: join(FIXTURES, 'mnist/t10k-images-idx3-ubyte.gz'),
+        testLabels: join(FIXTURES, 'mnist/t10k-labels-idx1-ubyte.gz'),
       },
       training: { batchSize: 64, stepsPerRun: 10, evalBatches: 4, optimizer: { kind: 'adamw', lr: 1e-3 } },
       swarm: {

@@ -60,4 +60,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'write a trained checkpoint as a plain .onnx inference model',
     load: async () => (await import('./export.ts')).exportCommand,
   },
+  data: {
+    summary: 'list and download the reference datasets',
+    load: async () => (await import('./data.ts')).data,
+  },
 };
