@@ -4,6 +4,7 @@ export { GradContext, type GradientRule } from './context.ts';
 export * from './errors.ts';
 export * from './float64.ts';
 export * from './gradcheck.ts';
+export * from './gradients.ts';
 export { accuracy, meanSquaredError, softmaxCrossEntropy } from './losses.ts';
 export type { LossKind, TrainableModel } from './model.ts';
 export * from './optimizers.ts';
