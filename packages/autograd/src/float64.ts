@@ -49,11 +49,11 @@ const ERF_TERMS = 110;
 const ERF_CLAMP = 6;
 
 /**
- * Replaces every default-domain Erf node by float64 primitive ops computing erf to float64
- * precision: erf(x) = 2/√π · e^(−x²) · Σₙ 2ⁿx^(2n+1)/(1·3·…·(2n+1)), a series of positive terms
+ * Replaces every default-domain Erf node by float64 primitive ops computing erf to a few ulp
+ * (measured ≤ 2e-15): erf(x) = 2/√π · e^(−x²) · Σₙ 2ⁿx^(2n+1)/(1·3·…·(2n+1)), a series of positive terms
  * (no cancellation), on x clamped to ±6. Apply it after differentiation: the backward nodes of
  * the Erf rule stay as they were, so a gradient check of the lowered graph checks the Erf rule
- * against finite differences of an erf that is exact to rounding.
+ * against finite differences of an erf that is exact up to rounding.
  */
 export function lowerErfToFloat64(graph: Graph): Graph {
   if (!graph.nodes.some((n) => n.op === 'Erf' && n.domain === '')) return graph;

@@ -59,7 +59,7 @@ model to see whether Enjambre can train it.
             p.checked,
             p.maxRelError.toExponential(2),
             p.maxAbsError.toExponential(2),
-            p.passed ? 'ok' : 'FAIL',
+            (p.passed ? 'ok' : 'FAIL') + (p.belowNoise ? ' (below float32 noise)' : ''),
           ]),
         ),
       );
