@@ -11,20 +11,26 @@ const TORCH_MLP = resolve(import.meta.dirname, '../../models/test/fixtures/torch
 const dir = mkdtempSync(join(tmpdir(), 'enjambre-gradcheck-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The project's own export of an iris classifier (4 features, 3 classes), as `enjambre export` writes it. */
-function irisExport(): string {
-  const built = createModel(
-    { kind: 'mlp', hidden: [10] },
-    { inputs: { dtype: 'float32', shape: [4] }, labels: { dtype: 'int64', shape: [] }, numClasses: 3 },
-  );
+/** The project's own export of a zoo MLP, as `enjambre export` writes it (weights and metadata). */
+function exportMlp(name: string, built: ReturnType<typeof createModel>): string {
   const params = Object.fromEntries(
     built.graph.initializers.map((t) => [t.name, { dtype: t.dtype, dims: t.dims, data: t.data }]),
   );
   const { bytes } = exportInferenceModel(built.graph, params, { metadata: built.metadata });
-  const file = join(dir, 'iris-mlp.onnx');
+  const file = join(dir, name);
   writeFileSync(file, bytes);
   return file;
 }
+
+/** An iris classifier: 4 features, 3 classes. */
+const irisExport = () =>
+  exportMlp(
+    'iris-mlp.onnx',
+    createModel(
+      { kind: 'mlp', hidden: [10] },
+      { inputs: { dtype: 'float32', shape: [4] }, labels: { dtype: 'int64', shape: [] }, numClasses: 3 },
+    ),
+  );
 
 /** A copy of the registered rules in which `op`'s input gradients are scaled by `factor` (a deliberate bug). */
 function withScaledRule(op: string, factor: number): GradientRules {
@@ -53,6 +59,25 @@ describe('gradcheckModel on imported models, with the model’s own loss', () =>
     for (const p of r.params) expect(p.maxRelError, p.name).toBeLessThan(1e-6);
     expect(r.passed).toBe(true);
   });
+
+  it('an exported regressor is checked with its own loss (MSE, float64 targets)', async () => {
+    const file = exportMlp(
+      'regressor.onnx',
+      createModel(
+        { kind: 'mlp', hidden: [8], outputs: 2 },
+        {
+          inputs: { dtype: 'float32', shape: [5] },
+          labels: { dtype: 'float32', shape: [2] },
+          task: 'regression',
+        },
+      ),
+    );
+    const r = await gradcheckModel(file, { samplesPerParam: 6 });
+    expect(r.lossKind).toBe('mse');
+    expect(r.dtype).toBe('float64');
+    expect(r.passed, JSON.stringify(r.params)).toBe(true);
+    expect(r.maxRelError).toBeLessThan(1e-6);
+  });
 });
 
 describe('a 1% error in one gradient rule fails gradcheck in both precisions', () => {
@@ -61,10 +86,11 @@ describe('a 1% error in one gradient rule fails gradcheck in both precisions', (
     ['mlp', 'MatMul', 'float32'],
     ['mlp', 'Relu', 'float64'],
     ['mlp', 'Relu', 'float32'],
-    [TORCH_MLP, 'Gemm', 'float64'],
-    [TORCH_MLP, 'Gemm', 'float32'],
+    ['torch-mlp.onnx', 'Gemm', 'float64'],
+    ['torch-mlp.onnx', 'Gemm', 'float32'],
   ];
-  it.each(cases)('%s with a wrong %s rule, %s', async (model, op, precision) => {
+  it.each(cases)('%s with a wrong %s rule, %s', async (name, op, precision) => {
+    const model = name === 'torch-mlp.onnx' ? TORCH_MLP : name;
     const right = await gradcheckModel(model, { precision, samplesPerParam: 4 });
     const wrong = await gradcheckModel(model, {
       precision,
