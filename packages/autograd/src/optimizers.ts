@@ -1,4 +1,11 @@
-import { DEFAULT_WEIGHT_DECAY_PARAMS, matchesParamPattern } from '@enjambre/config';
+import {
+  DEFAULT_BETA1,
+  DEFAULT_BETA2,
+  DEFAULT_EPS,
+  DEFAULT_WEIGHT_DECAY,
+  DEFAULT_WEIGHT_DECAY_PARAMS,
+  matchesParamPattern,
+} from '@enjambre/config';
 import type { DataType, GraphBuilder } from '@enjambre/onnx';
 import { CompileError } from './errors.ts';
 
@@ -39,7 +46,13 @@ export interface SgdConfig {
 
 export type OptimizerConfig = AdamWConfig | SgdConfig;
 
-export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
+/** AdamW's defaults: the config's (which are torch.optim.AdamW's). */
+export const ADAMW_DEFAULTS = {
+  beta1: DEFAULT_BETA1,
+  beta2: DEFAULT_BETA2,
+  eps: DEFAULT_EPS,
+  weightDecay: DEFAULT_WEIGHT_DECAY,
+} as const;
 export const SGD_DEFAULTS = { momentum: 0, nesterov: false, weightDecay: 0 } as const;
 
 /** One optimizer state tensor per parameter (zeros at the start). */
