@@ -86,9 +86,10 @@ export interface GradcheckReport {
 /**
  * Bounds on the relative error of each comparison. float64 central differences (Richardson-
  * extrapolated) are good to ~1e-10 relative, so 1e-6 leaves room while a 1% error in one rule
- * fails by four orders of magnitude. float32: the loss carries ~1e-7 relative rounding noise;
- * along the gradient's own direction (the largest signal there is) the slope is good to ~1e-4,
- * and kinks (ReLU, max-pool) crossed by the steps add ~1e-3, so 5e-3 still fails a 1% error twofold.
+ * fails by four orders of magnitude. float32: the loss carries ~1e-7 relative rounding noise and
+ * the steps cross ReLU and max-pool kinks; with the floors below, correct rules measured at most
+ * 3.3e-3 on the zoo CNN and 1.3e-3 on the MLP, and a rule scaled by 1.01 (MatMul, Gemm, Relu,
+ * Conv, MaxPool) 1.1e-2 to 3.1e-2 (test/gradcheck.test.ts in the peer package).
  */
 export const GRADCHECK_TOLERANCES = {
   float64: { rtol: 1e-6 },
@@ -109,12 +110,13 @@ export const GRADCHECK_STEPS = {
 /**
  * Relative errors are taken against at least a floor. float64 coordinates: `1e-4 × max(‖∇‖∞,
  * |loss|)` (finite differences have an absolute rounding error about 1e-11 × |loss| that a
- * gradient entry near zero cannot be compared against). float32 directions: ‖∇‖₂ (a random unit
- * direction's slope is only about ‖∇‖₂/√n), and at least the slope's rounding noise divided by
- * rtol, `noiseUlps × ε₃₂ × max(1, |loss|) / (2h) / rtol`: below it a difference between
+ * gradient entry near zero cannot be compared against). float32: random directions against
+ * 2‖∇‖₂ (a random unit direction's slope is only about ‖∇‖₂/√n, and the ReLU and max-pool kinks
+ * within the step's reach weigh most there), the gradient's own direction against its slope
+ * ‖∇‖₂ itself; both against at least the slope's rounding noise divided by rtol, `noiseUlps × ε₃₂ × max(1, |loss|) / (2h) / rtol`: below it a difference between
  * analytic and numeric slopes cannot be told from noise.
  */
-export const GRADCHECK_FLOOR = { float64: 1e-4, float32: 1, noiseUlps: 4 } as const;
+export const GRADCHECK_FLOOR = { float64: 1e-4, float32: 2, noiseUlps: 4 } as const;
 
 /** float32 machine epsilon (2⁻²³). */
 const FLOAT32_EPS = 2 ** -23;
@@ -229,8 +231,9 @@ export async function gradcheck(
       const floor = Math.max(GRADCHECK_FLOOR.float32 * gradNorm, noise);
       belowNoise = gradNorm < noise;
       for (let d = 0; d < samples; d++) {
+        const alongGradient = d === 0 && gradNorm > 0;
         let u: Float64Array;
-        if (d === 0 && gradNorm > 0) u = gradDirection;
+        if (alongGradient) u = gradDirection;
         else {
           u = Float64Array.from({ length: n }, () => rand() * 2 - 1);
           const norm = l2Norm(u);
@@ -246,7 +249,7 @@ export async function gradcheck(
             best = s;
           }
         }
-        record(best!.analytic, best!.numeric, floor);
+        record(best!.analytic, best!.numeric, alongGradient ? noise : floor);
       }
     }
     const passed = maxRel < rtol;

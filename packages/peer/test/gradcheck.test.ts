@@ -88,6 +88,7 @@ describe('a 1% error in one gradient rule fails gradcheck in both precisions', (
     ['mlp', 'Relu', 'float32'],
     ['torch-mlp.onnx', 'Gemm', 'float64'],
     ['torch-mlp.onnx', 'Gemm', 'float32'],
+    ['cnn', 'Conv', 'float32'],
   ];
   it.each(cases)('%s with a wrong %s rule, %s', async (name, op, precision) => {
     const model = name === 'torch-mlp.onnx' ? TORCH_MLP : name;
