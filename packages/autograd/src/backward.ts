@@ -1,7 +1,7 @@
 import { type Graph, GraphBuilder, inferTypes, type Node, type TypeTable, topoSort } from '@enjambre/onnx';
 import { GradContext } from './context.ts';
 import { GradientError, UnsupportedOpError } from './errors.ts';
-import { gradientRule, NON_DIFFERENTIABLE } from './rules/index.ts';
+import { type GradientRules, gradientRules, NON_DIFFERENTIABLE } from './rules/index.ts';
 
 export interface GradientOptions {
   /** The scalar value to differentiate. */
@@ -10,6 +10,8 @@ export interface GradientOptions {
   wrt: string[];
   /** Prefix of backward value names (default `grad/`). */
   prefix?: string;
+  /** The gradient rules to use. Default: the registered ones ({@link gradientRules}). */
+  rules?: GradientRules;
 }
 
 export interface GradientResult {
@@ -74,7 +76,7 @@ export function appendGradients(graph: Graph, opts: GradientOptions): GradientRe
     if (!active) continue;
     const needs = node.inputs.map((inp) => !!inp && requires.has(inp) && reaches.has(inp));
     if (!needs.some(Boolean)) continue;
-    const rule = gradientRule(node.op);
+    const rule = (opts.rules ?? gradientRules()).get(node.op);
     if (!rule) {
       throw new UnsupportedOpError(
         `no gradient rule for op ${node.op} (node ${node.name}); run \`enjambre ops\` for the supported ops`,

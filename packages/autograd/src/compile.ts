@@ -15,7 +15,13 @@ import { appendGradients } from './backward.ts';
 import { CompileError } from './errors.ts';
 import { accuracy, meanSquaredError, softmaxCrossEntropy } from './losses.ts';
 import type { TrainableModel } from './model.ts';
-import { emitGlobalNormClip, emitOptimizer, type OptimizerConfig, optimizerSlots } from './optimizers.ts';
+import {
+  decayedParams,
+  emitGlobalNormClip,
+  emitOptimizer,
+  type OptimizerConfig,
+  optimizerSlots,
+} from './optimizers.ts';
 
 export interface CompileOptions {
   optimizer: OptimizerConfig;
@@ -99,6 +105,7 @@ export function compileTraining(model: TrainableModel, opts: CompileOptions): Co
   const step = b.input(STEP_INPUT, dtype, []);
   for (const s of state) b.input(s.name, s.dtype, s.dims);
   const clipped = emitGlobalNormClip(b, dtype, grads, opts.gradClip);
+  const decayed = decayedParams(params, opts.optimizer.weightDecayParams);
   const updated = emitOptimizer(
     b,
     opts.optimizer,
@@ -109,7 +116,7 @@ export function compileTraining(model: TrainableModel, opts: CompileOptions): Co
       param: p.name,
       grad: clipped.grads[i],
       state: slots.map((slot) => `${slot}/${p.name}`),
-      decay: p.dims.length >= 2,
+      decay: decayed.has(p.name),
     })),
   );
   const newName: Record<string, string> = {};

@@ -1,4 +1,20 @@
+import {
+  DEFAULT_BETA1,
+  DEFAULT_BETA2,
+  DEFAULT_EPS,
+  DEFAULT_WEIGHT_DECAY,
+  DEFAULT_WEIGHT_DECAY_PARAMS,
+  matchesParamPattern,
+} from '@enjambre/config';
 import type { DataType, GraphBuilder } from '@enjambre/onnx';
+import { CompileError } from './errors.ts';
+
+/**
+ * The parameters weight decay applies to: `'all'`, `'matrices'` (rank ≥ 2), `'none'`, or name
+ * patterns: a glob (`*`, `?`; the whole name) or a regular expression between slashes (`/…/`,
+ * searched anywhere in the name). Default: the config package's `DEFAULT_WEIGHT_DECAY_PARAMS`.
+ */
+export type WeightDecayParams = 'all' | 'matrices' | 'none' | readonly string[];
 
 /** AdamW (Loshchilov & Hutter): bias-corrected moments, weight decay decoupled from the gradient. */
 export interface AdamWConfig {
@@ -11,6 +27,8 @@ export interface AdamWConfig {
   eps?: number;
   /** Decoupled weight decay. Default 0.01. */
   weightDecay?: number;
+  /** Which parameters are decayed. Default: `DEFAULT_WEIGHT_DECAY_PARAMS` (matrices). */
+  weightDecayParams?: WeightDecayParams;
 }
 
 /** SGD with optional (Nesterov) momentum and L2 weight decay added to the gradient. */
@@ -22,11 +40,19 @@ export interface SgdConfig {
   nesterov?: boolean;
   /** Default 0. */
   weightDecay?: number;
+  /** Which parameters get the L2 term. Default: `DEFAULT_WEIGHT_DECAY_PARAMS` (matrices). */
+  weightDecayParams?: WeightDecayParams;
 }
 
 export type OptimizerConfig = AdamWConfig | SgdConfig;
 
-export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
+/** AdamW's defaults: the config's (which are torch.optim.AdamW's). */
+export const ADAMW_DEFAULTS = {
+  beta1: DEFAULT_BETA1,
+  beta2: DEFAULT_BETA2,
+  eps: DEFAULT_EPS,
+  weightDecay: DEFAULT_WEIGHT_DECAY,
+} as const;
 export const SGD_DEFAULTS = { momentum: 0, nesterov: false, weightDecay: 0 } as const;
 
 /** One optimizer state tensor per parameter (zeros at the start). */
@@ -45,8 +71,40 @@ export interface ParamUpdate {
   grad: string;
   /** Current state values, in `optimizerSlots` order. */
   state: string[];
-  /** Whether weight decay applies (by default only to matrices and higher-rank tensors). */
+  /** Whether weight decay applies (see {@link decayedParams}). */
   decay: boolean;
+}
+
+/**
+ * The names of the parameters that weight decay applies to.
+ * @throws CompileError when a pattern matches no parameter (most likely a misspelt name)
+ */
+export function decayedParams(
+  params: readonly { name: string; dims: readonly number[] }[],
+  set: WeightDecayParams = DEFAULT_WEIGHT_DECAY_PARAMS,
+): Set<string> {
+  if (set === 'all') return new Set(params.map((p) => p.name));
+  if (set === 'none') return new Set();
+  if (set === 'matrices') return new Set(params.filter((p) => p.dims.length >= 2).map((p) => p.name));
+  if (!Array.isArray(set)) {
+    throw new CompileError(
+      `weightDecayParams must be 'all', 'matrices', 'none' or a list of name patterns, got ${JSON.stringify(set)}`,
+    );
+  }
+  const out = new Set<string>();
+  for (const pattern of set) {
+    const hits = params.filter((p) => matchesParamPattern(p.name, pattern));
+    if (hits.length === 0) {
+      throw new CompileError(
+        `weightDecayParams: the pattern ${JSON.stringify(pattern)} matches no trainable parameter (they are ${params
+          .slice(0, 8)
+          .map((p) => p.name)
+          .join(', ')}${params.length > 8 ? ', …' : ''})`,
+      );
+    }
+    for (const p of hits) out.add(p.name);
+  }
+  return out;
 }
 
 /**

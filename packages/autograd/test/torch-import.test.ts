@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gradcheck, mulberry32, softmaxCrossEntropy } from '@enjambre/autograd';
+import { gradcheck, lowerErfToFloat64, mulberry32, softmaxCrossEntropy, toFloat64 } from '@enjambre/autograd';
 import {
   cloneGraph,
   GraphBuilder,
@@ -10,7 +10,6 @@ import {
   upgradeOpset,
 } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
-import { toFloat64 } from './float64.ts';
 import { hostTensor, randomValues, TOL_F32, TOL_F64 } from './helpers.ts';
 import { ortRunner } from './ort-runner.ts';
 
@@ -90,14 +89,19 @@ describe('a model exported by PyTorch', () => {
     expect(report.maxRelError).toBeLessThan(TOL_F32);
   });
 
-  it('gradcheck in float64, with Erf replaced by a float64 primitive-op erf', async () => {
+  it('gradcheck in float64, the Erf rule included (Erf lowered to an exact float64 series after differentiation)', async () => {
     const up = upgradeOpset(model);
-    const g64 = toFloat64(up.graph, { replaceErf: true });
-    expect(g64.nodes.some((n) => n.op === 'Erf')).toBe(false);
+    const g64 = toFloat64(up.graph);
+    expect(g64.nodes.some((n) => n.op === 'Erf')).toBe(true);
+    expect(lowerErfToFloat64(g64).nodes.some((n) => n.op === 'Erf')).toBe(false);
     const { graph, loss, labels } = withLoss({ ...up, graph: g64 });
     const rand = mulberry32(12);
     const x = hostTensor('float64', [BATCH, 8], randomValues(rand, BATCH * 8, { lo: -2, hi: 2 }));
-    const report = await gradcheck(graph, { loss, feeds: { x, labels }, samplesPerParam: 12 }, ortRunner);
+    const report = await gradcheck(
+      graph,
+      { loss, feeds: { x, labels }, samplesPerParam: 12, lower: lowerErfToFloat64 },
+      ortRunner,
+    );
     expect(report.dtype).toBe('float64');
     if (process.env.GRADCHECK_LOG) process.stdout.write(`torch f64: ${JSON.stringify(report)}\n`);
     expect(report.maxRelError).toBeLessThan(TOL_F64);

@@ -59,15 +59,28 @@ describe('enjambre ops and gradcheck', () => {
     ['mlp', 'float64'],
     ['char-transformer', 'float64'],
     ['cnn', 'float32'],
-    [resolve(import.meta.dirname, '../../models/test/fixtures/torch-mlp.onnx'), 'float32'],
+    [resolve(import.meta.dirname, '../../models/test/fixtures/torch-mlp.onnx'), 'float64'],
   ])('gradcheck --model %s --json passes in %s', (model, dtype) => {
     const r = run(['gradcheck', '--model', model, '--samples', '4', '--json']);
     expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { dtype: string; passed: boolean; params: { passed: boolean }[] };
+    const report = JSON.parse(r.stdout) as {
+      dtype: string;
+      passed: boolean;
+      lossKind: string;
+      params: { passed: boolean; maxRelError: number }[];
+    };
     expect(report.dtype).toBe(dtype);
+    expect(report.lossKind).toBe('cross-entropy');
     expect(report.passed).toBe(true);
     expect(report.params.length).toBeGreaterThan(1);
     expect(report.params.every((p) => p.passed)).toBe(true);
+    if (dtype === 'float64') for (const p of report.params) expect(p.maxRelError).toBeLessThan(1e-6);
+  });
+
+  it('float64 on a model with float32-only ops is a one-line error', () => {
+    const r = run(['gradcheck', '--model', 'cnn', '--precision', 'float64']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^enjambre: gradcheck: cnn cannot be checked in float64: .*Conv/);
   });
 
   it('an unknown model name is a one-line error', () => {

@@ -81,6 +81,12 @@ export const DEFAULT_BETA2 = 0.999;
 export const DEFAULT_EPS = 1e-8;
 /** Decoupled weight decay (AdamW) or L2 penalty (SGD). */
 export const DEFAULT_WEIGHT_DECAY = 0.01;
+/**
+ * Which parameters weight decay applies to: `'matrices'` (rank ≥ 2: weights and embeddings, not
+ * biases or normalization gains, as in nanoGPT and most transformer recipes), `'all'` (as
+ * `torch.optim.AdamW` applied to every parameter), `'none'`, or a list of name patterns.
+ */
+export const DEFAULT_WEIGHT_DECAY_PARAMS: 'all' | 'matrices' | 'none' | readonly string[] = 'matrices';
 /** SGD momentum. */
 export const DEFAULT_MOMENTUM = 0.9;
 /** SGD: Nesterov momentum. */

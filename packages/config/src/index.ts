@@ -20,7 +20,12 @@ export {
   parseConfig,
   requireRunId,
 } from './load.ts';
-export { compileNamePatterns, matchesNamePattern } from './patterns.ts';
+export {
+  compileNamePatterns,
+  isValidParamPattern,
+  matchesNamePattern,
+  matchesParamPattern,
+} from './patterns.ts';
 export { defaultsDoc } from './reference.ts';
 export { type MachineDefaults, roundTimeoutMs } from './resolve.ts';
 export {

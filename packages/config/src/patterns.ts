@@ -33,3 +33,31 @@ export function compileNamePatterns(patterns: readonly string[]): (name: string)
   const list = [...patterns];
   return (name) => list.some((pattern) => matchesNamePattern(name, pattern));
 }
+
+/**
+ * Parameter patterns that may also be regular expressions (`training.optimizer.weightDecayParams`):
+ * a pattern written between slashes, `/source/`, is a regular expression searched anywhere in the
+ * name; any other pattern is a glob as in {@link matchesNamePattern} (the whole name).
+ */
+export function matchesParamPattern(name: string, pattern: string): boolean {
+  const source = regexSource(pattern);
+  return source === undefined ? matchesNamePattern(name, pattern) : new RegExp(source).test(name);
+}
+
+/** Whether a {@link matchesParamPattern} pattern is usable: a glob, or a `/regex/` that compiles. */
+export function isValidParamPattern(pattern: string): boolean {
+  const source = regexSource(pattern);
+  if (source === undefined) return pattern.length > 0;
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function regexSource(pattern: string): string | undefined {
+  return pattern.length >= 2 && pattern.startsWith('/') && pattern.endsWith('/')
+    ? pattern.slice(1, -1)
+    : undefined;
+}

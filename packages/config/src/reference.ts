@@ -33,7 +33,9 @@ export function typeLabel(node: JsonSchemaNode): string {
   }
   if (node.type === 'object') return 'mapping';
   if (typeof node.type === 'string') return node.type;
-  if (node.oneOf !== undefined || node.anyOf !== undefined) return 'one of several forms';
+  const options = node.oneOf ?? node.anyOf;
+  if (options !== undefined)
+    return options.some(isSection) ? 'one of several forms' : options.map(typeLabel).join(' | ');
   return 'any';
 }
 
@@ -41,8 +43,11 @@ function cell(s: string): string {
   return s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
+/** An object, or a choice among forms of which one at least is an object (a union of plain values is a type). */
 function isSection(node: JsonSchemaNode): boolean {
-  return node.type === 'object' || node.oneOf !== undefined || node.anyOf !== undefined;
+  if (node.type === 'object') return true;
+  const options = node.oneOf ?? node.anyOf;
+  return options?.some(isSection) ?? false;
 }
 
 function renderObject(title: string, node: JsonSchemaNode, out: string[], level: number): void {

@@ -2,6 +2,7 @@ import { DATASET_NAMES, DATASETS } from '@enjambre/data';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import * as D from './defaults.ts';
+import { isValidParamPattern } from './patterns.ts';
 
 /** Appends `Default: <value>.` to a description so the default is documented where the field is. */
 function doc(text: string, defaultValue?: unknown): string {
@@ -453,6 +454,27 @@ export const optimizerSchema = z
       .min(0)
       .default(D.DEFAULT_WEIGHT_DECAY)
       .describe(doc('Decoupled weight decay (AdamW) or L2 penalty (SGD).', D.DEFAULT_WEIGHT_DECAY)),
+    weightDecayParams: z
+      .union([
+        z.enum(['all', 'matrices', 'none']),
+        z
+          .array(
+            z
+              .string()
+              .min(1)
+              .refine((p) => isValidParamPattern(p), {
+                message: 'a /regex/ pattern must be a valid regular expression',
+              }),
+          )
+          .min(1),
+      ])
+      .default(D.DEFAULT_WEIGHT_DECAY_PARAMS as 'matrices')
+      .describe(
+        doc(
+          "Parameters that weight decay applies to: 'all', 'matrices' (rank ≥ 2: not biases or normalization gains), 'none', or a list of name patterns: a glob (`*` any run of characters, `?` one character, matched against the whole name) or a regular expression between slashes (`/^h\\.\\d+\\.attn/`, searched anywhere in the name). Each pattern must match a trainable parameter.",
+          D.DEFAULT_WEIGHT_DECAY_PARAMS,
+        ),
+      ),
     momentum: z
       .number()
       .min(0)

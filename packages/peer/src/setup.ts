@@ -77,12 +77,14 @@ export async function setupTraining(config: Config, opts: SetupOptions = {}): Pr
               beta2: t.optimizer.beta2,
               eps: t.optimizer.eps,
               weightDecay: t.optimizer.weightDecay,
+              weightDecayParams: t.optimizer.weightDecayParams,
             }
           : {
               kind: 'sgd',
               momentum: t.optimizer.momentum,
               nesterov: t.optimizer.nesterov,
               weightDecay: t.optimizer.weightDecay,
+              weightDecayParams: t.optimizer.weightDecayParams,
             },
       gradClip: t.gradClip,
       stepsPerRun: t.stepsPerRun,

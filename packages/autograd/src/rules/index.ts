@@ -38,6 +38,14 @@ export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
   'OneHot',
 ]);
 
+/** A table of gradient rules by op type, as {@link appendGradients} takes it. */
+export type GradientRules = ReadonlyMap<string, GradientRule>;
+
+/** The registered rules (read-only). Copy it (`new Map(gradientRules())`) to swap a rule in tests. */
+export function gradientRules(): GradientRules {
+  return RULES;
+}
+
 export function gradientRule(op: string): GradientRule | undefined {
   return RULES.get(op);
 }
