@@ -11,10 +11,8 @@ export const HEADER_BYTES = 20;
 /** Size in bytes of the fixed part of a tensor-list header. */
 export const LIST_HEADER_BYTES = 12;
 
-/** Codec ids as written in byte 5 of the header. */
-export const CODEC_IDS = { fp32: 0, fp16: 1, int8: 2, sign: 3, topk: 4 } as const;
-export type CodecName = keyof typeof CODEC_IDS;
-export const CODEC_NAMES: readonly CodecName[] = ['fp32', 'fp16', 'int8', 'sign', 'topk'];
+/** Names of the update codecs; each is defined (id, layout, limits) in the table in codec.ts. */
+export type CodecName = 'fp32' | 'fp16' | 'int8' | 'sign' | 'topk';
 
 /** Default codec: scaled sign (protocol step 3). */
 export const DEFAULT_CODEC: CodecName = 'sign';
