@@ -15,7 +15,7 @@ export { MAX_TENSOR_ELEMENTS } from './layers.ts';
 export * from './mlp.ts';
 export * from './onnx-import.ts';
 export { matchesPattern, patternToRegExp } from './patterns.ts';
-export { Rng } from './random.ts';
+export { initRng } from './random.ts';
 export * from './types.ts';
 
 /** Options of the `onnx` model kind: an .onnx file given by path or bytes, plus the import options. */

@@ -1,0 +1,1 @@
+export { fmix32, hashString, hashWords, Rng } from './random.ts';
