@@ -10,7 +10,7 @@ import { demoConfig, planLocalSwarm } from '@enjambre/peer';
 import { observe } from '../observe.ts';
 import { table, UsageError } from '../output.ts';
 import { bytes, interruptSignal } from '../progress.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/enjambre.js', import.meta.url));
 

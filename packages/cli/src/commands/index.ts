@@ -1,4 +1,4 @@
-import type { ParseArgsConfig } from 'node:util';
+import type { Command } from './command.ts';
 import { demo } from './demo.ts';
 import { doctor } from './doctor.ts';
 import { exportCommand } from './export.ts';
@@ -10,15 +10,7 @@ import { status } from './status.ts';
 import { swarmKey } from './swarm-key.ts';
 import { train } from './train.ts';
 
-export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, unknown>): Promise<number | undefined> | number | undefined;
-  /** Rewrites the arguments before parsing (options with an optional value). */
-  preprocess?(args: string[]): string[];
-}
+export type { Command } from './command.ts';
 
 export const COMMANDS: Record<string, Command> = Object.fromEntries(
   [ops, gradcheck, init, doctor, train, join, status, demo, swarmKey, exportCommand].map((c) => [c.name, c]),
