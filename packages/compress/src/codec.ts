@@ -110,7 +110,7 @@ const isBadNumber = (v: number) => v - v !== 0; // NaN or ±Infinity
 
 function checkInt(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`option ${name} must be an integer in [${min}, ${max}], got ${value}`);
+    throw new InvalidOptionError(name, `must be an integer in [${min}, ${max}], got ${value}`);
   }
   return value;
 }
@@ -198,7 +198,7 @@ const CODECS: { readonly [N in CodecName]: Codec & { readonly name: N } } = {
       } else {
         const fraction = options.fraction ?? DEFAULT_TOPK_FRACTION;
         if (!(fraction > 0 && fraction <= 1)) {
-          throw new InvalidOptionError(`option fraction must be in (0, 1], got ${fraction}`);
+          throw new InvalidOptionError('fraction', `must be in (0, 1], got ${fraction}`);
         }
         k = Math.min(chunkSize, Math.max(1, Math.round(fraction * chunkSize)));
       }
@@ -271,7 +271,7 @@ function halfOrThrow(v: number, what: string, index: number): number {
  * {@link ValueOutOfRangeError} when a value that must go as fp16 exceeds its range.
  */
 export function encode(values: Float32Array, options: EncodeOptions = {}): Uint8Array {
-  if (!(values instanceof Float32Array)) throw new InvalidOptionError('values must be a Float32Array');
+  if (!(values instanceof Float32Array)) throw new InvalidOptionError('values', 'must be a Float32Array');
   const n = values.length;
   if (n > 0xffffffff) throw new TooLargeError(`values has ${n} elements, more than the u32 header allows`);
   const p = resolveParams(options, n);
@@ -286,7 +286,7 @@ export function encode(values: Float32Array, options: EncodeOptions = {}): Uint8
 
 /** Parses and validates the header of an encoded update against `options`, without decoding the payload. */
 export function readHeader(bytes: Uint8Array, options: DecodeOptions = {}): UpdateHeader {
-  if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes must be a Uint8Array');
+  if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes', 'must be a Uint8Array');
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
   if (bytes.length > maxBytes)

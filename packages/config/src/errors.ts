@@ -1,3 +1,5 @@
+import { EnjambreError } from '@enjambre/core';
+
 /** One problem found in a config file. */
 export interface ConfigIssue {
   /** The config file's name as given to the loader (or `<config>`). */
@@ -53,10 +55,10 @@ export function formatIssue(issue: ConfigIssue): string {
  * A config file that cannot be used: unreadable, not YAML, or not valid against the schema.
  * `message` holds one line per issue (no stack trace is ever part of it).
  */
-export class ConfigError extends Error {
+export class ConfigError extends EnjambreError {
   override readonly name = 'ConfigError';
   /** Stable code: `ERR_CONFIG_INVALID`. */
-  readonly code = 'ERR_CONFIG_INVALID';
+  override readonly code = 'ERR_CONFIG_INVALID';
   /** Every problem found, in file order where known. */
   readonly issues: readonly ConfigIssue[];
 

@@ -2,11 +2,12 @@
  * Errors raised by `@enjambre/data`. Every class has a stable `name` and `code`; messages name the
  * file, line, field or value at fault and what was expected.
  */
+import { EnjambreError } from '@enjambre/core';
 
 /** Base class of every error this package throws. */
-export class DataError extends Error {
+export class DataError extends EnjambreError {
   override name = 'DataError';
-  readonly code: string = 'ERR_DATA';
+  override readonly code: string = 'ERR_DATA';
 }
 
 /** A data file named by the spec does not exist or cannot be read. */

@@ -164,7 +164,7 @@ export function sessionOptionsFor(
 function nonNegativeInt(value: number | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptionError(`${field} must be a non-negative integer, got ${String(value)}`);
+    throw new InvalidOptionError(field, `must be a non-negative integer, got ${String(value)}`);
   }
   return value;
 }
@@ -368,8 +368,7 @@ function verdictKey(provider: ProviderName, deviceId: number): string {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    const reason = signal.reason;
-    throw new AbortError(`aborted${reason instanceof Error ? `: ${reason.message}` : ''}`);
+    throw new AbortError('operation', { cause: signal.reason });
   }
 }
 
