@@ -138,11 +138,8 @@ export function resolveConfig(
 
 /**
  * The round timeout for an inner phase that took `innerPhaseMs`: `swarm.averaging.roundTimeoutMs`
- * when set, else min(30 s, 0.25 × the inner phase).
+ * when set, else max(10 s, min(30 s, 0.25 × the inner phase)) ({@link D.defaultRoundTimeoutMs}).
  */
 export function roundTimeoutMs(config: Pick<Config, 'swarm'>, innerPhaseMs: number): number {
-  const set = config.swarm.averaging.roundTimeoutMs;
-  if (set !== undefined) return set;
-  const derived = Math.ceil(Math.max(0, innerPhaseMs) * D.DEFAULT_ROUND_TIMEOUT_FRACTION);
-  return Math.max(1, Math.min(D.DEFAULT_ROUND_TIMEOUT_CAP_MS, derived));
+  return config.swarm.averaging.roundTimeoutMs ?? D.defaultRoundTimeoutMs(innerPhaseMs);
 }

@@ -1,4 +1,5 @@
 import type { LossKind } from '@enjambre/autograd';
+import { DEFAULT_DTYPE } from '@enjambre/config';
 import { type Graph, isFloat, numElements } from '@enjambre/onnx';
 import { ModelOptionError } from './errors.ts';
 import {
@@ -10,10 +11,11 @@ import {
   type ParameterInfo,
 } from './types.ts';
 
+/** Defaults defined in the config package, re-exported for callers of this module. */
+export { DEFAULT_DTYPE };
+
 /** Default PRNG seed of weight initialisation. */
 export const DEFAULT_SEED = 0;
-/** Default parameter dtype. */
-export const DEFAULT_DTYPE: ModelDType = 'float32';
 /** Name of the data input of zoo models. */
 export const INPUT_NAME = 'input';
 /** Name of the label input the compiler adds for zoo models. */
