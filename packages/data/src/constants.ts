@@ -43,10 +43,10 @@ export { DEFAULT_CSV_TASK } from '@enjambre/config';
 /**
  * Defaults of the synthetic task's own spec (`SyntheticSpec`): a larger task than the node config's
  * `data: {format: synthetic}` defaults (DEFAULT_SYNTHETIC_EXAMPLES, _FEATURES, _CLASSES in
- * `@enjambre/config`), which the config always passes explicitly.
+ * `@enjambre/config`), which the config always passes explicitly; named apart from those.
  */
 export const DEFAULT_SYNTHETIC_SEED = 1234;
-export const DEFAULT_SYNTHETIC_CLASSES = 10;
+export const DEFAULT_SYNTHETIC_TASK_CLASSES = 10;
 export const DEFAULT_SYNTHETIC_DIM = 32;
 export const DEFAULT_SYNTHETIC_TRAIN_SIZE = 20_000;
 export const DEFAULT_SYNTHETIC_TEST_SIZE = 2_000;
