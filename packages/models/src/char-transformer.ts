@@ -21,17 +21,6 @@ import { DataShapeError, ModelOptionError } from './errors.ts';
 import { ModelBuilder } from './layers.ts';
 import type { BuiltModel, DataInfo, ModelDType } from './types.ts';
 
-/** Defaults defined in the config package, re-exported for callers of this module. */
-export {
-  DEFAULT_TRANSFORMER_BIAS,
-  DEFAULT_TRANSFORMER_CONTEXT,
-  DEFAULT_TRANSFORMER_DROPOUT,
-  DEFAULT_TRANSFORMER_HEADS,
-  DEFAULT_TRANSFORMER_LAYERS,
-  DEFAULT_TRANSFORMER_TIE_WEIGHTS,
-  DEFAULT_TRANSFORMER_WIDTH,
-};
-
 /** Default GELU form. */
 export const DEFAULT_TRANSFORMER_GELU: GeluForm = 'erf';
 /** Standard deviation of nanoGPT's initialisation. */

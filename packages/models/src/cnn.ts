@@ -12,9 +12,6 @@ import { DataShapeError, ModelOptionError } from './errors.ts';
 import { ModelBuilder } from './layers.ts';
 import type { BuiltModel, DataInfo } from './types.ts';
 
-/** Defaults defined in the config package, re-exported for callers of this module. */
-export { DEFAULT_CNN_CHANNELS, DEFAULT_CNN_HIDDEN };
-
 /** Default convolution kernel size. */
 export const DEFAULT_CNN_KERNEL = 3;
 /** Default max-pool window (and stride). */

@@ -11,9 +11,6 @@ import {
   type ParameterInfo,
 } from './types.ts';
 
-/** Defaults defined in the config package, re-exported for callers of this module. */
-export { DEFAULT_DTYPE };
-
 /** Default PRNG seed of weight initialisation. */
 export const DEFAULT_SEED = 0;
 /** Name of the data input of zoo models. */

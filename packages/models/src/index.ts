@@ -9,7 +9,7 @@ import { type BuiltModel, type DataInfo, METADATA_KIND, METADATA_OPTIONS, type M
 
 export * from './char-transformer.ts';
 export * from './cnn.ts';
-export { BATCH_DIM, DEFAULT_DTYPE, DEFAULT_SEED, INPUT_NAME, LABELS_NAME } from './common.ts';
+export { BATCH_DIM, DEFAULT_SEED, INPUT_NAME, LABELS_NAME } from './common.ts';
 export * from './errors.ts';
 export { MAX_TENSOR_ELEMENTS } from './layers.ts';
 export * from './mlp.ts';

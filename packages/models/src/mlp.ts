@@ -14,9 +14,6 @@ import { DataShapeError, ModelOptionError } from './errors.ts';
 import { ModelBuilder } from './layers.ts';
 import type { BuiltModel, DataInfo, ModelDType } from './types.ts';
 
-/** Defaults defined in the config package, re-exported for callers of this module. */
-export { DEFAULT_MLP_ACTIVATION, DEFAULT_MLP_HIDDEN };
-
 export type MlpActivation = 'relu' | 'tanh' | 'gelu';
 
 /** Options of the `mlp` model. */
