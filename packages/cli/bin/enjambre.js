@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// The CLI runs from TypeScript sources through tsx, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/main.ts');
+// The compiled CLI (`npm run build`, which `npm ci` runs). From the TypeScript sources instead:
+// node --conditions=@enjambre/source --import tsx packages/cli/src/main.ts
+import '../dist/main.js';

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { COMMANDS, type Command } from './commands/index.ts';
+import { COMMANDS } from './commands/index.ts';
 import { formatError, UsageError } from './output.ts';
 
 const USAGE = `enjambre: peer-to-peer training with no central coordinator
@@ -7,8 +8,8 @@ const USAGE = `enjambre: peer-to-peer training with no central coordinator
 Usage: enjambre <command> [options]
 
 Commands:
-${Object.values(COMMANDS)
-  .map((c) => `  ${c.name.padEnd(10)} ${c.summary}`)
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
 Run \`enjambre <command> --help\` for a command's options.`;
@@ -20,11 +21,14 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 1;
   }
   if (name === '--version') {
-    console.log('0.1.0');
+    // The same path from src/ and from dist/.
+    const manifest = new URL('../package.json', import.meta.url);
+    console.log((JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version);
     return 0;
   }
-  const command: Command | undefined = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command '${name}'\n\n${USAGE}`);
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) throw new UsageError(`unknown command '${name}'\n\n${USAGE}`);
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.usage);
     return 0;

@@ -6,12 +6,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { freePort } from '@enjambre/peer';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { CLI } from './cli.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/enjambre.js');
 const CHROMIUM = '/usr/bin/chromium';
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const hasChromium = existsSync(CHROMIUM);
@@ -34,7 +34,7 @@ describe.skipIf(!hasTmux || !hasChromium)(`enjambre demo${why ? ` (skipped: ${wh
     const dir = mkdtempSync(join(tmpdir(), 'enjambre-demo-'));
     const port = await freePort();
     const session = `enjambre-demo-${process.pid}`;
-    const command = `${process.execPath} ${BIN} demo --peers 2 --rounds 12 --web ${port} --dir ${dir}; echo DEMO-EXIT=$?; sleep 60`;
+    const command = `${process.execPath} ${CLI.join(' ')} demo --peers 2 --rounds 12 --web ${port} --dir ${dir}; echo DEMO-EXIT=$?; sleep 60`;
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '60', command]);
     const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
     const browser = await chromium.launch({

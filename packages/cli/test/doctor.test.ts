@@ -5,9 +5,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI } from './cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const BIN = path.join(ROOT, 'packages/cli/bin/enjambre.js');
 const IRIS = path.resolve(import.meta.dirname, '../../../../shared/data/iris/iris.csv');
 /** Syntactically valid libp2p peer ids (the config requires /p2p/<id> on bootstrap addresses). */
 const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
@@ -21,7 +21,7 @@ interface CliResult {
 
 function runCli(args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT });
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -82,7 +82,9 @@ describe('enjambre doctor', () => {
     else {
       expect(c['provider.cuda'].status).toBe('warn');
       expect(c['provider.cuda'].detail).toMatch(/^not available: /);
-      expect(c['provider.cuda'].fix).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci');
+      expect(c['provider.cuda'].fix).toContain(
+        'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js',
+      );
       expect(c['provider.cuda'].fix).toContain('CUDA 12 and cuDNN 9');
     }
     expect(report.ok).toBe(true);

@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { GraphBuilder, makeModel, serializeModel } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
-
-const BIN = resolve(import.meta.dirname, '../bin/enjambre.js');
+import { CLI } from './cli.ts';
 
 /** A model with an op that has no gradient rule (Softplus) between its weight and its output. */
 function softplusModel(): string {
@@ -24,7 +23,7 @@ function softplusModel(): string {
 }
 
 function enjambre(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

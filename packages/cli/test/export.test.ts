@@ -16,9 +16,9 @@ import {
 import { readCheckpoint, writeCheckpoint } from '@enjambre/runtime';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from './cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const BIN = path.join(ROOT, 'packages/cli/bin/enjambre.js');
 /** A PyTorch-exported MLP (8 inputs, 4 classes) that the models package imports. */
 const TORCH_MLP = path.resolve(import.meta.dirname, '../../models/test/fixtures/torch-mlp.onnx');
 
@@ -30,7 +30,7 @@ interface CliResult {
 
 function runCli(args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT });
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CLI } from './cli.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/enjambre.js');
 const run = (args: string[]) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
 
 /** The ops the design requires the autodiff to cover (GELU is differentiated through Erf/Tanh, or as the Gelu op). */
 const REQUIRED = [

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@enjambre/config';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI } from './cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const BIN = path.join(ROOT, 'packages/cli/bin/enjambre.js');
 const SHARED_DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
 
 interface CliResult {
@@ -17,7 +17,7 @@ interface CliResult {
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

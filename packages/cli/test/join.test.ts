@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { planLocalSwarm } from '@enjambre/peer';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CLI } from './cli.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/enjambre.js');
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
@@ -21,7 +21,7 @@ interface Peer {
 }
 
 function startPeer(config: string, args: string[]): Peer {
-  const child = spawn(process.execPath, [BIN, 'join', '--config', config, '--json', ...args], {
+  const child = spawn(process.execPath, [...CLI, 'join', '--config', config, '--json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -83,7 +83,7 @@ describe('enjambre join, one OS process per peer', () => {
     // An observer that knows nothing but one peer's address watches the run.
     const watch = spawnSync(
       process.execPath,
-      [BIN, 'status', '--bootstrap', plan.peers[2].address, '--json', '--wait', '4'],
+      [...CLI, 'status', '--bootstrap', plan.peers[2].address, '--json', '--wait', '4'],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(watch.status, watch.stderr).toBe(0);

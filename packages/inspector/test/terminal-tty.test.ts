@@ -39,7 +39,7 @@ afterAll(() => {
 
 describe(`TerminalDashboard in a pseudo-terminal${HAVE_TMUX ? '' : ' — SKIPPED: tmux is not installed'}`, () => {
   it.skipIf(!HAVE_TMUX)('redraws the live swarm in place', async () => {
-    const command = `${process.execPath} --import tsx ${FIXTURE} ${IDS_FILE}`;
+    const command = `${process.execPath} --conditions=@enjambre/source --import tsx ${FIXTURE} ${IDS_FILE}`;
     tmux('new-session', '-d', '-s', 'dash', '-x', '110', '-y', '40', '-e', 'TERM=xterm-256color', command);
     const screen = (): string => tmux('capture-pane', '-p', '-t', 'dash');
     await waitFor(() => existsSync(IDS_FILE) && readFileSync(IDS_FILE, 'utf8').includes('\n'), 20_000, 'ids');

@@ -19,7 +19,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
 export const METRICS_HOST = '127.0.0.1';
 /** The fix for a CUDA provider that does not load. */
 export const CUDA_FIX =
-  'on a machine with an NVIDIA GPU, install CUDA 12 and cuDNN 9, then reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci` (see docs/user-guide.md#gpu)';
+  "on a machine with an NVIDIA GPU, install CUDA 12 and cuDNN 9, then onnxruntime-node's CUDA provider with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (see docs/user-guide.md#gpu)";
 
 /** Outcome of one check. */
 export type CheckStatus = 'ok' | 'warn' | 'fail';

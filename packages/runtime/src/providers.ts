@@ -181,7 +181,7 @@ export function unavailableNotice(provider: ProviderName, cause: string, deviceI
         provider,
         code: 'cuda-not-installed',
         cause: c,
-        message: `the CUDA execution provider library is not installed: reinstall with \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci\` on a machine with CUDA 12 and cuDNN 9 (see ${GPU_DOCS}) (onnxruntime: ${c})`,
+        message: `the CUDA execution provider library is not installed: install it with \`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js\` on a machine with CUDA 12 and cuDNN 9 (see ${GPU_DOCS}) (onnxruntime: ${c})`,
       };
     }
     return {

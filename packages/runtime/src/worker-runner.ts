@@ -13,6 +13,11 @@ import { type ProviderName, type ProviderNotice, throwIfAborted } from './provid
 import type { RunCallOptions, Runner, RunnerOptions } from './session.ts';
 import type { Reply, Request, WorkerSessionOptions } from './worker/protocol.ts';
 
+/** Running from TypeScript sources (tests, scripts under tsx) rather than from the built package. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+/** The package.json export condition that resolves a workspace package to its sources. */
+const SOURCE_CONDITION = '@enjambre/source';
+
 type WithoutCall<T> = T extends unknown ? Omit<T, 'call'> : never;
 type Pending = { resolve: (reply: Reply) => void; reject: (err: Error) => void };
 
@@ -37,7 +42,12 @@ class RuntimeThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./worker/worker.mjs', import.meta.url));
+    const worker = FROM_SOURCE
+      ? // The workspace packages it imports must resolve to their sources too.
+        new Worker(new URL('./worker/from-source.mjs', import.meta.url), {
+          execArgv: [...process.execArgv, `--conditions=${SOURCE_CONDITION}`],
+        })
+      : new Worker(new URL('./worker/worker.js', import.meta.url));
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.call);

@@ -306,10 +306,14 @@ describe('crash safety', () => {
       let known = 1;
       for (let k = 0; k < 2; k++) {
         const start = (laneNo * 2 + k + 1) * 1000;
-        const proc = spawn(process.execPath, ['--import', 'tsx', child, target, String(start)], {
-          cwd: repoRoot,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const proc = spawn(
+          process.execPath,
+          ['--conditions=@enjambre/source', '--import', 'tsx', child, target, String(start)],
+          {
+            cwd: repoRoot,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
         const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
         let stderr = '';
         proc.stderr!.on('data', (d) => {

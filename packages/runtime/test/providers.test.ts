@@ -98,7 +98,7 @@ describe('provider selection with an injected factory', () => {
     expect(notices).toHaveLength(1);
     expect(notices[0].code).toBe('cuda-not-installed');
     expect(notices[0].message).toContain(
-      'the CUDA execution provider library is not installed: reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci` on a machine with CUDA 12 and cuDNN 9 (see docs/user-guide.md#gpu)',
+      'the CUDA execution provider library is not installed: install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` on a machine with CUDA 12 and cuDNN 9 (see docs/user-guide.md#gpu)',
     );
     expect(notices[0].message).toContain('Failed to load shared library');
     expect(first.notices).toEqual(notices);
@@ -192,7 +192,9 @@ describe('provider selection with the real onnxruntime-node', () => {
     expect(notices).toHaveLength(1);
     expect(notices[0].provider).toBe('cuda');
     expect(notices[0].code).toBe('cuda-not-installed');
-    expect(notices[0].message).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci/);
+    expect(notices[0].message).toMatch(
+      /ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install.js/,
+    );
     const out = await r.run({ x: { dtype: 'float32', dims: [3, 4], data: xs } });
     for (let i = 0; i < 6; i++) expect(out[y].data[i]).toBeCloseTo(expected[i], 5);
 

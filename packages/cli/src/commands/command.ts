@@ -1,9 +1,8 @@
 import type { ParseArgsConfig } from 'node:util';
 
-/** One `enjambre <name>` subcommand. */
+/** One `enjambre <name>` subcommand (its one-line summary is in the table of commands/index.ts). */
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
   run(values: Record<string, unknown>): Promise<number | undefined> | number | undefined;

@@ -3,7 +3,6 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, trainingConfigHash } from '@enjambre/config';
 import { createObserver } from '@enjambre/inspector';
 import { demoConfig, planLocalSwarm } from '@enjambre/peer';
@@ -12,11 +11,11 @@ import { table, UsageError } from '../output.ts';
 import { bytes, interruptSignal } from '../progress.ts';
 import type { Command } from './command.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/enjambre.js', import.meta.url));
+/** Each peer runs this same CLI, the same way (compiled, or from the sources under tsx). */
+const SELF = [...process.execArgv, process.argv[1]];
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'start a small local swarm on a built-in task, with the inspector',
   usage: `Usage: enjambre demo [--peers N] [--rounds N] [--web PORT] [--no-web] [--dir DIR]
 
 Starts N peers on this machine, each its own process with its own share of a built-in task
@@ -62,7 +61,7 @@ http://127.0.0.1:PORT. Ctrl-C stops every peer cleanly.
       const child = spawn(
         process.execPath,
         [
-          BIN,
+          ...SELF,
           'join',
           '--config',
           p.config,

@@ -6,7 +6,6 @@ const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAI
 
 export const doctor: Command = {
   name: 'doctor',
-  summary: 'check this machine and a node config: providers, files, ports, peers',
   usage: `Usage: enjambre doctor [--config FILE] [--timeout MS] [--json]
 
 Prints a checklist, each line ok, warn or FAIL with what was found and how to fix it: which

@@ -10,7 +10,6 @@ function shape(dims: readonly (number | string)[]): string {
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'write a trained checkpoint as a plain .onnx inference model',
   usage: `Usage: enjambre export --checkpoint FILE --out model.onnx [--model ORIGINAL.onnx] [--json]
 
 Rebuilds the model from an Enjambre checkpoint (.safetensors), puts the trained weights in it and

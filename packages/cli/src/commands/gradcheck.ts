@@ -4,7 +4,6 @@ import type { Command } from './command.ts';
 
 export const gradcheck: Command = {
   name: 'gradcheck',
-  summary: "check a model's gradients against finite differences",
   usage: `Usage: enjambre gradcheck --model <mlp|cnn|char-transformer|path.onnx> [--samples N] [--json]
 
 Compares the autodiff gradient of every trainable parameter with central finite differences

@@ -1,17 +1,56 @@
 import type { Command } from './command.ts';
-import { demo } from './demo.ts';
-import { doctor } from './doctor.ts';
-import { exportCommand } from './export.ts';
-import { gradcheck } from './gradcheck.ts';
-import { init } from './init.ts';
-import { join } from './join.ts';
-import { ops } from './ops.ts';
-import { status } from './status.ts';
-import { swarmKey } from './swarm-key.ts';
-import { train } from './train.ts';
 
 export type { Command } from './command.ts';
 
-export const COMMANDS: Record<string, Command> = Object.fromEntries(
-  [ops, gradcheck, init, doctor, train, join, status, demo, swarmKey, exportCommand].map((c) => [c.name, c]),
-);
+/** One line of the top-level help, and the module that implements the command. */
+export interface CommandEntry {
+  summary: string;
+  load(): Promise<Command>;
+}
+
+/**
+ * Every command, in the order of the help. A command's module (and with it libp2p, onnxruntime…)
+ * is loaded only when that command runs, so that `enjambre --version` and `--help` start at once.
+ */
+export const COMMANDS: Record<string, CommandEntry> = {
+  ops: {
+    summary: 'list the ONNX op types the autodiff can differentiate',
+    load: async () => (await import('./ops.ts')).ops,
+  },
+  gradcheck: {
+    summary: "check a model's gradients against finite differences",
+    load: async () => (await import('./gradcheck.ts')).gradcheck,
+  },
+  init: {
+    summary: 'probe this machine and write a commented node config',
+    load: async () => (await import('./init.ts')).init,
+  },
+  doctor: {
+    summary: 'check this machine and a node config: providers, files, ports, peers',
+    load: async () => (await import('./doctor.ts')).doctor,
+  },
+  train: {
+    summary: 'train a model on this node alone, from a config file',
+    load: async () => (await import('./train.ts')).train,
+  },
+  join: {
+    summary: 'run this node as a peer of the swarm its config names',
+    load: async () => (await import('./join.ts')).join,
+  },
+  status: {
+    summary: 'watch a swarm: peers, hardware, rounds, loss, throughput, traffic',
+    load: async () => (await import('./status.ts')).status,
+  },
+  demo: {
+    summary: 'start a small local swarm on a built-in task, with the inspector',
+    load: async () => (await import('./demo.ts')).demo,
+  },
+  'swarm-key': {
+    summary: 'create the pre-shared key of a private swarm',
+    load: async () => (await import('./swarm-key.ts')).swarmKey,
+  },
+  export: {
+    summary: 'write a trained checkpoint as a plain .onnx inference model',
+    load: async () => (await import('./export.ts')).exportCommand,
+  },
+};

@@ -46,7 +46,6 @@ function describe(m: MachineReport): string[] {
 
 export const init: Command = {
   name: 'init',
-  summary: 'probe this machine and write a commented node config',
   usage: `Usage: enjambre init [--out FILE] [--workload NAME] [--force] [--json]
 
 Probes this machine (CPU, memory, NVIDIA GPUs through nvidia-smi, which onnxruntime execution

@@ -6,7 +6,6 @@ import type { Command } from './command.ts';
 
 export const join: Command = {
   name: 'join',
-  summary: 'run this node as a peer of the swarm its config names',
   usage: `Usage: enjambre join --config FILE [--max-rounds N] [--bootstrap ADDR]... [--listen ADDR]... [--json]
 
 Joins the swarm of the config's swarm.runId: takes the running swarm's state from peers whose

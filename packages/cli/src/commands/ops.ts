@@ -4,7 +4,6 @@ import type { Command } from './command.ts';
 
 export const ops: Command = {
   name: 'ops',
-  summary: 'list the ONNX op types the autodiff can differentiate',
   usage: `Usage: enjambre ops [--json]
 
 Lists the ONNX op types that have a gradient rule. A model can be trained when every op on

@@ -8,7 +8,6 @@ import type { Command } from './command.ts';
 
 export const status: Command = {
   name: 'status',
-  summary: 'watch a swarm: peers, hardware, rounds, loss, throughput, traffic',
   usage: `Usage: enjambre status --bootstrap ADDR... [--web [PORT]] [--json]
        enjambre status --config FILE [--bootstrap ADDR]... [--web [PORT]] [--json]
 

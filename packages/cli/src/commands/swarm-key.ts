@@ -5,7 +5,6 @@ import type { Command } from './command.ts';
 
 export const swarmKey: Command = {
   name: 'swarm-key',
-  summary: 'create the pre-shared key of a private swarm',
   usage: `Usage: enjambre swarm-key --out FILE [--force]
 
 Writes a new random pre-shared key (libp2p PSK v1 format, file mode 0600). Only peers whose

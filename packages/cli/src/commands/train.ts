@@ -6,7 +6,6 @@ import type { Command } from './command.ts';
 
 export const train: Command = {
   name: 'train',
-  summary: 'train a model on this node alone, from a config file',
   usage: `Usage: enjambre train --config FILE [--max-steps N] [--resume] [--json]
 
 Trains the config's model on its local data with the config's optimizer: a progress line
