@@ -6,16 +6,22 @@ export class OnnxParseError extends EnjambreError {
   override readonly code = 'ERR_ONNX_PARSE';
 }
 
-/** Shape inference met an op or a combination of shapes it cannot handle. */
-export class ShapeInferenceError extends EnjambreError {
-  override name = 'ShapeInferenceError';
-  override readonly code = 'ERR_SHAPE_INFERENCE';
+/** An error about one node of a graph: `node` names it when known. */
+export class GraphNodeError extends EnjambreError {
+  override name = 'GraphNodeError';
+  override readonly code: string = 'ERR_GRAPH_NODE';
   constructor(
     message: string,
     readonly node?: string,
   ) {
     super(message);
   }
+}
+
+/** Shape inference met an op or a combination of shapes it cannot handle. */
+export class ShapeInferenceError extends GraphNodeError {
+  override name = 'ShapeInferenceError';
+  override readonly code = 'ERR_SHAPE_INFERENCE';
 }
 
 /** A graph under construction was used wrongly (unknown value, duplicate name). */
@@ -25,13 +31,7 @@ export class GraphBuildError extends EnjambreError {
 }
 
 /** An opset conversion that `upgradeOpset` cannot do (the version range, or an op's form). */
-export class OpsetUpgradeError extends EnjambreError {
+export class OpsetUpgradeError extends GraphNodeError {
   override name = 'OpsetUpgradeError';
   override readonly code = 'ERR_OPSET_UPGRADE';
-  constructor(
-    message: string,
-    readonly node?: string,
-  ) {
-    super(message);
-  }
 }
