@@ -9,7 +9,7 @@ import {
   compileTraining,
   type HostTensor,
 } from '@enjambre/autograd';
-import { type BuiltModel, createModel, Rng } from '@enjambre/models';
+import { type BuiltModel, createModel, initRng } from '@enjambre/models';
 import type { TrainBatch } from '@enjambre/runtime';
 
 export const WORKLOAD_IDS = ['mnist-mlp', 'mnist-cnn', 'shakespeare-char'] as const;
@@ -74,7 +74,7 @@ export function compileWorkload(w: Workload, stepsPerRun: number): CompiledTrain
 
 /** `count` random batches (seeded): uniform pixels for MNIST, uniform token ids for text. */
 export function randomBatches(w: Workload, count: number, seed = 1): TrainBatch[] {
-  const rng = new Rng(seed, `bench/${w.id}`);
+  const rng = initRng(seed, `bench/${w.id}`);
   const input = w.model.dataInputs[0];
   const out: TrainBatch[] = [];
   for (let i = 0; i < count; i++) {
@@ -83,13 +83,13 @@ export function randomBatches(w: Workload, count: number, seed = 1): TrainBatch[
       const ids = (): HostTensor => ({
         dtype: 'int64',
         dims: [w.batch, 64],
-        data: BigInt64Array.from({ length: n }, () => BigInt(rng.nextUint32() % 65)),
+        data: BigInt64Array.from({ length: n }, () => BigInt(rng.u32() % 65)),
       });
       out.push({ inputs: { [input]: ids() }, labels: ids() });
     } else {
       const x = new Float32Array(w.batch * 784);
-      for (let j = 0; j < x.length; j++) x[j] = rng.nextUint32() / 2 ** 32;
-      const y = BigInt64Array.from({ length: w.batch }, () => BigInt(rng.nextUint32() % 10));
+      for (let j = 0; j < x.length; j++) x[j] = rng.u32() / 2 ** 32;
+      const y = BigInt64Array.from({ length: w.batch }, () => BigInt(rng.u32() % 10));
       out.push({
         inputs: { [input]: { dtype: 'float32', dims: [w.batch, 784], data: x } },
         labels: { dtype: 'int64', dims: [w.batch], data: y },

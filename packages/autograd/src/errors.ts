@@ -1,7 +1,9 @@
+import { EnjambreError } from '@enjambre/core';
+
 /** A graph cannot be differentiated: an op without a gradient rule, or a shape the rule cannot handle. */
-export class GradientError extends Error {
+export class GradientError extends EnjambreError {
   override name = 'GradientError';
-  readonly code: string = 'ERR_GRADIENT';
+  override readonly code: string = 'ERR_GRADIENT';
   constructor(
     message: string,
     readonly op?: string,
@@ -18,7 +20,7 @@ export class UnsupportedOpError extends GradientError {
 }
 
 /** The train-step compiler was given an inconsistent request (unknown parameter, non-scalar loss). */
-export class CompileError extends Error {
+export class CompileError extends EnjambreError {
   override name = 'CompileError';
-  readonly code = 'ERR_COMPILE';
+  override readonly code = 'ERR_COMPILE';
 }

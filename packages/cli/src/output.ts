@@ -1,19 +1,23 @@
+import { EnjambreError } from '@enjambre/core';
+
 /** Wrong command-line usage: printed with the usage text, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends EnjambreError {
   override name = 'UsageError';
-  readonly code = 'ERR_USAGE';
+  override readonly code = 'ERR_USAGE';
 }
 
 /**
- * One clear message for the user. Errors of Enjambre's packages carry a stable `code` and a
- * message written for users, so no stack trace is shown for them; anything else is a bug and
- * keeps its stack (set ENJAMBRE_DEBUG=1 to see stacks of all errors).
+ * One clear message for the user. Enjambre's errors ({@link EnjambreError}) carry a stable `code`
+ * and a message written for users, so no stack trace is shown for them, only their `hint` (what to
+ * do next) when they have one. Anything else is a bug and keeps its stack (set ENJAMBRE_DEBUG=1 to
+ * see stacks of all errors). Node's own errors with a code (ENOENT, EACCES...) count as known.
  */
 export function formatError(err: unknown): string {
   if (!(err instanceof Error)) return `enjambre: ${String(err)}`;
-  const known = typeof (err as { code?: unknown }).code === 'string';
+  const known = err instanceof EnjambreError || typeof (err as { code?: unknown }).code === 'string';
   if (process.env.ENJAMBRE_DEBUG || !known) return `enjambre: ${err.stack ?? err.message}`;
-  return `enjambre: ${err.message}`;
+  const hint = err instanceof EnjambreError ? err.hint : undefined;
+  return hint ? `enjambre: ${err.message}\nhint: ${hint}` : `enjambre: ${err.message}`;
 }
 
 /** Prints one JSON document on stdout (what `--json` promises scripts). */

@@ -4,8 +4,6 @@
  */
 import { LITTLE_ENDIAN, readF32, readU16, writeF32, writeU16 } from './bytes.ts';
 import {
-  CODEC_IDS,
-  CODEC_NAMES,
   type CodecName,
   DEFAULT_CHUNK,
   DEFAULT_CODEC,
@@ -88,53 +86,50 @@ interface Params {
   k: number;
 }
 
+/**
+ * One codec: everything the wire format says about it, in one place. The header always carries
+ * (chunkSize, k); each codec gives their meaning, bounds and the payload size they imply.
+ */
+interface Codec {
+  /** Byte 5 of the header. */
+  readonly id: number;
+  readonly name: CodecName;
+  /** Concrete parameters for `length` values (may hand short arrays to fp16); throws on bad options. */
+  resolve(options: EncodeOptions, length: number): Params;
+  /** Throws {@link InvalidHeaderError} unless a header's (chunkSize, k) are valid for this codec. */
+  checkHeader(chunkSize: number, k: number): void;
+  /** Exact payload size in bytes for `n` values; bounds what `decode` reads. */
+  payloadBytes(n: number, chunkSize: number, k: number): number;
+  /** Writes the payload of `values` at `out[o..]`. */
+  encode(values: Float32Array, p: Params, out: Uint8Array, o: number): void;
+  /** Reads `n` values from the payload at `bytes[o..]` into `out`, validating each. */
+  decode(bytes: Uint8Array, o: number, n: number, p: Params, out: Float32Array): void;
+}
+
 const isBadNumber = (v: number) => v - v !== 0; // NaN or ±Infinity
 
 function checkInt(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`option ${name} must be an integer in [${min}, ${max}], got ${value}`);
+    throw new InvalidOptionError(name, `must be an integer in [${min}, ${max}], got ${value}`);
   }
   return value;
 }
 
-/** Resolves options to the concrete codec and parameters used for an array of `length` values. */
-export function resolveParams(options: EncodeOptions, length: number): Params {
-  const codec = options.codec ?? DEFAULT_CODEC;
-  switch (codec) {
-    case 'fp32':
-    case 'fp16':
-      return { codec, chunkSize: 0, k: 0 };
-    case 'int8':
-      return {
-        codec,
-        chunkSize: checkInt('blockSize', options.blockSize ?? DEFAULT_INT8_BLOCK, 1, MAX_BLOCK),
-        k: 0,
-      };
-    case 'sign': {
-      const chunkSize = checkInt('chunkSize', options.chunkSize ?? DEFAULT_CHUNK, 1, MAX_BLOCK);
-      const denseBelow = checkInt('denseBelow', options.denseBelow ?? DEFAULT_SIGN_DENSE_BELOW, 0, MAX_BLOCK);
-      if (length < denseBelow || length === 0) return { codec: 'fp16', chunkSize: 0, k: 0 };
-      // One chunk covers an array shorter than the chunk: the header then announces its length.
-      return { codec, chunkSize: Math.min(chunkSize, length), k: 0 };
-    }
-    case 'topk': {
-      const chunkSize = checkInt('chunkSize', options.chunkSize ?? DEFAULT_CHUNK, 1, MAX_TOPK_CHUNK);
-      let k: number;
-      if (options.k !== undefined) {
-        k = checkInt('k', options.k, 1, chunkSize);
-      } else {
-        const fraction = options.fraction ?? DEFAULT_TOPK_FRACTION;
-        if (!(fraction > 0 && fraction <= 1)) {
-          throw new InvalidOptionError(`option fraction must be in (0, 1], got ${fraction}`);
-        }
-        k = Math.min(chunkSize, Math.max(1, Math.round(fraction * chunkSize)));
-      }
-      return length < chunkSize ? { codec: 'fp16', chunkSize: 0, k: 0 } : { codec, chunkSize, k };
-    }
-    default:
-      throw new UnknownCodecError(
-        `option codec must be one of ${CODEC_NAMES.join(', ')}, got ${String(codec)}`,
-      );
+const DENSE_FP16: Params = Object.freeze({ codec: 'fp16', chunkSize: 0, k: 0 });
+
+/** fp32 / fp16 carry no parameters. */
+function checkNoParams(this: Codec, chunkSize: number, k: number): void {
+  if (chunkSize !== 0 || k !== 0) {
+    throw new InvalidHeaderError(`${this.name} header params are (${chunkSize}, ${k}), expected (0, 0)`);
+  }
+}
+
+/** int8 / sign carry a block (chunk) size and no k. */
+function checkBlockParams(this: Codec, chunkSize: number, k: number): void {
+  if (chunkSize < 1 || chunkSize > MAX_BLOCK || k !== 0) {
+    throw new InvalidHeaderError(
+      `${this.name} header params are (${chunkSize}, ${k}), expected (1..${MAX_BLOCK}, 0)`,
+    );
   }
 }
 
@@ -144,20 +139,106 @@ function topkTotal(n: number, chunk: number, k: number): number {
   return (chunks - 1) * k + Math.min(k, n - (chunks - 1) * chunk);
 }
 
-function payloadBytes(p: Params, n: number): number {
-  switch (p.codec) {
-    case 'fp32':
-      return 4 * n;
-    case 'fp16':
-      return 2 * n;
-    case 'int8':
-      return 4 * Math.ceil(n / p.chunkSize) + n;
-    case 'sign':
-      return 2 * Math.ceil(n / p.chunkSize) + Math.ceil(n / 8);
-    case 'topk':
-      return 4 * topkTotal(n, p.chunkSize, p.k);
+/** The codecs, keyed by name; the type makes sure each name has exactly one definition. */
+const CODECS: { readonly [N in CodecName]: Codec & { readonly name: N } } = {
+  fp32: {
+    id: 0,
+    name: 'fp32',
+    resolve: () => ({ codec: 'fp32', chunkSize: 0, k: 0 }),
+    checkHeader: checkNoParams,
+    payloadBytes: (n) => 4 * n,
+    encode: (values, _p, out, o) => writeF32(out, o, values),
+    decode: decodeFp32,
+  },
+  fp16: {
+    id: 1,
+    name: 'fp16',
+    resolve: () => DENSE_FP16,
+    checkHeader: checkNoParams,
+    payloadBytes: (n) => 2 * n,
+    encode: encodeFp16,
+    decode: decodeFp16,
+  },
+  int8: {
+    id: 2,
+    name: 'int8',
+    resolve: (options) => ({
+      codec: 'int8',
+      chunkSize: checkInt('blockSize', options.blockSize ?? DEFAULT_INT8_BLOCK, 1, MAX_BLOCK),
+      k: 0,
+    }),
+    checkHeader: checkBlockParams,
+    payloadBytes: (n, block) => 4 * Math.ceil(n / block) + n,
+    encode: encodeInt8,
+    decode: decodeInt8,
+  },
+  sign: {
+    id: 3,
+    name: 'sign',
+    resolve(options, length) {
+      const chunkSize = checkInt('chunkSize', options.chunkSize ?? DEFAULT_CHUNK, 1, MAX_BLOCK);
+      const denseBelow = checkInt('denseBelow', options.denseBelow ?? DEFAULT_SIGN_DENSE_BELOW, 0, MAX_BLOCK);
+      if (length < denseBelow || length === 0) return DENSE_FP16;
+      // One chunk covers an array shorter than the chunk: the header then announces its length.
+      return { codec: 'sign', chunkSize: Math.min(chunkSize, length), k: 0 };
+    },
+    checkHeader: checkBlockParams,
+    payloadBytes: (n, chunk) => 2 * Math.ceil(n / chunk) + Math.ceil(n / 8),
+    encode: encodeSign,
+    decode: decodeSign,
+  },
+  topk: {
+    id: 4,
+    name: 'topk',
+    resolve(options, length) {
+      const chunkSize = checkInt('chunkSize', options.chunkSize ?? DEFAULT_CHUNK, 1, MAX_TOPK_CHUNK);
+      let k: number;
+      if (options.k !== undefined) {
+        k = checkInt('k', options.k, 1, chunkSize);
+      } else {
+        const fraction = options.fraction ?? DEFAULT_TOPK_FRACTION;
+        if (!(fraction > 0 && fraction <= 1)) {
+          throw new InvalidOptionError('fraction', `must be in (0, 1], got ${fraction}`);
+        }
+        k = Math.min(chunkSize, Math.max(1, Math.round(fraction * chunkSize)));
+      }
+      return length < chunkSize ? DENSE_FP16 : { codec: 'topk', chunkSize, k };
+    },
+    checkHeader(chunkSize, k) {
+      if (chunkSize < 1 || chunkSize > MAX_TOPK_CHUNK || k < 1 || k > chunkSize) {
+        throw new InvalidHeaderError(
+          `topk header params are (chunk ${chunkSize}, k ${k}), expected chunk 1..${MAX_TOPK_CHUNK} and 1 <= k <= chunk`,
+        );
+      }
+    },
+    payloadBytes: (n, chunk, k) => 4 * topkTotal(n, chunk, k),
+    encode: encodeTopk,
+    decode: decodeTopk,
+  },
+};
+
+/** Codecs in id order (the header's byte 5 indexes this list). */
+const CODEC_BY_ID: readonly Codec[] = Object.values(CODECS).sort((a, b) => a.id - b.id);
+
+/** Codec names in id order. */
+export const CODEC_NAMES: readonly CodecName[] = CODEC_BY_ID.map((c) => c.name);
+/** Codec ids as written in byte 5 of the header. */
+export const CODEC_IDS: Readonly<Record<CodecName, number>> = Object.fromEntries(
+  CODEC_BY_ID.map((c) => [c.name, c.id]),
+) as Record<CodecName, number>;
+
+/** Resolves options to the concrete codec and parameters used for an array of `length` values. */
+export function resolveParams(options: EncodeOptions, length: number): Params {
+  const codec = options.codec ?? DEFAULT_CODEC;
+  if (!Object.hasOwn(CODECS, codec)) {
+    throw new UnknownCodecError(
+      `option codec must be one of ${CODEC_NAMES.join(', ')}, got ${String(codec)}`,
+    );
   }
+  return CODECS[codec].resolve(options, length);
 }
+
+const payloadBytes = (p: Params, n: number) => CODECS[p.codec].payloadBytes(n, p.chunkSize, p.k);
 
 /** Size in bytes of `encode(values, options)` for an array of `length` values, without encoding. */
 export function encodedSize(length: number, options: EncodeOptions = {}): number {
@@ -168,7 +249,7 @@ function writeHeader(out: Uint8Array, p: Params, n: number): void {
   const dv = new DataView(out.buffer, out.byteOffset, HEADER_BYTES);
   dv.setUint32(0, UPDATE_MAGIC, true);
   dv.setUint8(4, FORMAT_VERSION);
-  dv.setUint8(5, CODEC_IDS[p.codec]);
+  dv.setUint8(5, CODECS[p.codec].id);
   dv.setUint16(6, 0, true);
   dv.setUint32(8, n, true);
   dv.setUint32(12, p.chunkSize, true);
@@ -190,7 +271,7 @@ function halfOrThrow(v: number, what: string, index: number): number {
  * {@link ValueOutOfRangeError} when a value that must go as fp16 exceeds its range.
  */
 export function encode(values: Float32Array, options: EncodeOptions = {}): Uint8Array {
-  if (!(values instanceof Float32Array)) throw new InvalidOptionError('values must be a Float32Array');
+  if (!(values instanceof Float32Array)) throw new InvalidOptionError('values', 'must be a Float32Array');
   const n = values.length;
   if (n > 0xffffffff) throw new TooLargeError(`values has ${n} elements, more than the u32 header allows`);
   const p = resolveParams(options, n);
@@ -199,31 +280,85 @@ export function encode(values: Float32Array, options: EncodeOptions = {}): Uint8
   }
   const out = new Uint8Array(HEADER_BYTES + payloadBytes(p, n));
   writeHeader(out, p, n);
-  const o = HEADER_BYTES;
-  switch (p.codec) {
-    case 'fp32':
-      writeF32(out, o, values);
-      break;
-    case 'fp16': {
-      const h = new Uint16Array(n);
-      for (let i = 0; i < n; i++) h[i] = halfOrThrow(values[i], 'value', i);
-      writeU16(out, o, h);
-      break;
-    }
-    case 'int8':
-      encodeInt8(values, p.chunkSize, out, o);
-      break;
-    case 'sign':
-      encodeSign(values, p.chunkSize, out, o);
-      break;
-    case 'topk':
-      encodeTopk(values, p.chunkSize, p.k, out, o);
-      break;
-  }
+  CODECS[p.codec].encode(values, p, out, HEADER_BYTES);
   return out;
 }
 
-function encodeInt8(values: Float32Array, block: number, out: Uint8Array, o: number): void {
+/** Parses and validates the header of an encoded update against `options`, without decoding the payload. */
+export function readHeader(bytes: Uint8Array, options: DecodeOptions = {}): UpdateHeader {
+  if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes', 'must be a Uint8Array');
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  if (bytes.length > maxBytes)
+    throw new TooLargeError(`update is ${bytes.length} bytes, more than maxBytes ${maxBytes}`);
+  if (bytes.length < HEADER_BYTES) {
+    throw new TruncatedInputError(
+      `update is ${bytes.length} bytes, shorter than the ${HEADER_BYTES}-byte header`,
+    );
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  const magic = dv.getUint32(0, true);
+  if (magic !== UPDATE_MAGIC) {
+    throw new BadMagicError(`update magic is 0x${magic.toString(16).padStart(8, '0')}, expected "ENJC"`);
+  }
+  const version = dv.getUint8(4);
+  if (version !== FORMAT_VERSION) {
+    throw new UnsupportedVersionError(
+      `update format version is ${version}, this build reads version ${FORMAT_VERSION}`,
+    );
+  }
+  const codecId = dv.getUint8(5);
+  const codec = CODEC_BY_ID[codecId];
+  if (codec === undefined)
+    throw new UnknownCodecError(`update codec id is ${codecId}, expected 0..${CODEC_BY_ID.length - 1}`);
+  const flags = dv.getUint16(6, true);
+  if (flags !== 0)
+    throw new InvalidHeaderError(`update header flags are 0x${flags.toString(16)}, expected 0`);
+  const length = dv.getUint32(8, true);
+  if (options.expectedLength !== undefined && length !== options.expectedLength) {
+    throw new LengthMismatchError(`update has ${length} elements, expected ${options.expectedLength}`);
+  }
+  if (length > maxElements) {
+    throw new TooLargeError(`update claims ${length} elements, more than maxElements ${maxElements}`);
+  }
+  const chunkSize = dv.getUint32(12, true);
+  const k = dv.getUint32(16, true);
+  codec.checkHeader(chunkSize, k);
+  const byteLength = HEADER_BYTES + codec.payloadBytes(length, chunkSize, k);
+  if (bytes.length < byteLength) {
+    throw new TruncatedInputError(
+      `${codec.name} update of ${length} elements needs ${byteLength} bytes, got ${bytes.length}`,
+    );
+  }
+  if (bytes.length > byteLength) {
+    throw new TrailingBytesError(
+      `${codec.name} update of ${length} elements is ${byteLength} bytes, got ${bytes.length}`,
+    );
+  }
+  return { version, codec: codec.name, length, chunkSize, k, byteLength };
+}
+
+/**
+ * Decodes an update, validating every field first. Throws a {@link CompressError} subclass (never reads
+ * out of bounds) on malformed input. The result is a fresh array containing only finite values.
+ */
+export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Float32Array {
+  const h = readHeader(bytes, options);
+  const n = h.length;
+  const out = new Float32Array(n);
+  CODECS[h.codec].decode(bytes, HEADER_BYTES, n, h, out);
+  return out;
+}
+
+function encodeFp16(values: Float32Array, _p: Params, out: Uint8Array, o: number): void {
+  const n = values.length;
+  const h = new Uint16Array(n);
+  for (let i = 0; i < n; i++) h[i] = halfOrThrow(values[i], 'value', i);
+  writeU16(out, o, h);
+}
+
+function encodeInt8(values: Float32Array, p: Params, out: Uint8Array, o: number): void {
+  const block = p.chunkSize;
   const n = values.length;
   const blocks = Math.ceil(n / block);
   const scales = new Float32Array(blocks);
@@ -250,7 +385,8 @@ function encodeInt8(values: Float32Array, block: number, out: Uint8Array, o: num
   writeF32(out, o, scales);
 }
 
-function encodeSign(values: Float32Array, chunk: number, out: Uint8Array, o: number): void {
+function encodeSign(values: Float32Array, p: Params, out: Uint8Array, o: number): void {
+  const chunk = p.chunkSize;
   const n = values.length;
   const chunks = Math.ceil(n / chunk);
   const scales = new Uint16Array(chunks);
@@ -313,7 +449,8 @@ function quickselect(a: Float32Array, n: number, kth: number): number {
   return a[kth];
 }
 
-function encodeTopk(values: Float32Array, chunk: number, k: number, out: Uint8Array, o: number): void {
+function encodeTopk(values: Float32Array, p: Params, out: Uint8Array, o: number): void {
+  const { chunkSize: chunk, k } = p;
   const n = values.length;
   const total = topkTotal(n, chunk, k);
   const idx = new Uint16Array(total);
@@ -342,124 +479,23 @@ function encodeTopk(values: Float32Array, chunk: number, k: number, out: Uint8Ar
   writeU16(out, o + 2 * total, val);
 }
 
-const CODEC_BY_ID: readonly CodecName[] = CODEC_NAMES;
-
-/** Parses and validates the header of an encoded update against `options`, without decoding the payload. */
-export function readHeader(bytes: Uint8Array, options: DecodeOptions = {}): UpdateHeader {
-  if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes must be a Uint8Array');
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
-  if (bytes.length > maxBytes)
-    throw new TooLargeError(`update is ${bytes.length} bytes, more than maxBytes ${maxBytes}`);
-  if (bytes.length < HEADER_BYTES) {
-    throw new TruncatedInputError(
-      `update is ${bytes.length} bytes, shorter than the ${HEADER_BYTES}-byte header`,
-    );
+function decodeFp32(bytes: Uint8Array, o: number, n: number, _p: Params, out: Float32Array): void {
+  const src = readF32(bytes, o, n);
+  for (let i = 0; i < n; i++) {
+    const v = src[i];
+    if (isBadNumber(v)) throw new NonFiniteValueError(`fp32 value at index ${i} is ${v}`);
+    out[i] = v;
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  const magic = dv.getUint32(0, true);
-  if (magic !== UPDATE_MAGIC) {
-    throw new BadMagicError(`update magic is 0x${magic.toString(16).padStart(8, '0')}, expected "ENJC"`);
-  }
-  const version = dv.getUint8(4);
-  if (version !== FORMAT_VERSION) {
-    throw new UnsupportedVersionError(
-      `update format version is ${version}, this build reads version ${FORMAT_VERSION}`,
-    );
-  }
-  const codecId = dv.getUint8(5);
-  const codec = CODEC_BY_ID[codecId];
-  if (codec === undefined)
-    throw new UnknownCodecError(`update codec id is ${codecId}, expected 0..${CODEC_BY_ID.length - 1}`);
-  const flags = dv.getUint16(6, true);
-  if (flags !== 0)
-    throw new InvalidHeaderError(`update header flags are 0x${flags.toString(16)}, expected 0`);
-  const length = dv.getUint32(8, true);
-  if (options.expectedLength !== undefined && length !== options.expectedLength) {
-    throw new LengthMismatchError(`update has ${length} elements, expected ${options.expectedLength}`);
-  }
-  if (length > maxElements) {
-    throw new TooLargeError(`update claims ${length} elements, more than maxElements ${maxElements}`);
-  }
-  const chunkSize = dv.getUint32(12, true);
-  const k = dv.getUint32(16, true);
-  switch (codec) {
-    case 'fp32':
-    case 'fp16':
-      if (chunkSize !== 0 || k !== 0) {
-        throw new InvalidHeaderError(`${codec} header params are (${chunkSize}, ${k}), expected (0, 0)`);
-      }
-      break;
-    case 'int8':
-    case 'sign':
-      if (chunkSize < 1 || chunkSize > MAX_BLOCK || k !== 0) {
-        throw new InvalidHeaderError(
-          `${codec} header params are (${chunkSize}, ${k}), expected (1..${MAX_BLOCK}, 0)`,
-        );
-      }
-      break;
-    case 'topk':
-      if (chunkSize < 1 || chunkSize > MAX_TOPK_CHUNK || k < 1 || k > chunkSize) {
-        throw new InvalidHeaderError(
-          `topk header params are (chunk ${chunkSize}, k ${k}), expected chunk 1..${MAX_TOPK_CHUNK} and 1 <= k <= chunk`,
-        );
-      }
-      break;
-  }
-  const byteLength = HEADER_BYTES + payloadBytes({ codec, chunkSize, k }, length);
-  if (bytes.length < byteLength) {
-    throw new TruncatedInputError(
-      `${codec} update of ${length} elements needs ${byteLength} bytes, got ${bytes.length}`,
-    );
-  }
-  if (bytes.length > byteLength) {
-    throw new TrailingBytesError(
-      `${codec} update of ${length} elements is ${byteLength} bytes, got ${bytes.length}`,
-    );
-  }
-  return { version, codec, length, chunkSize, k, byteLength };
 }
 
-/**
- * Decodes an update, validating every field first. Throws a {@link CompressError} subclass (never reads
- * out of bounds) on malformed input. The result is a fresh array containing only finite values.
- */
-export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Float32Array {
-  const h = readHeader(bytes, options);
-  const n = h.length;
-  const o = HEADER_BYTES;
-  const out = new Float32Array(n);
-  switch (h.codec) {
-    case 'fp32': {
-      const src = readF32(bytes, o, n);
-      for (let i = 0; i < n; i++) {
-        const v = src[i];
-        if (isBadNumber(v)) throw new NonFiniteValueError(`fp32 value at index ${i} is ${v}`);
-        out[i] = v;
-      }
-      break;
-    }
-    case 'fp16': {
-      const src = readU16(bytes, o, n);
-      const t = halfTable();
-      for (let i = 0; i < n; i++) {
-        const b = src[i];
-        if ((b & 0x7c00) === 0x7c00) throw new NonFiniteValueError(`fp16 value at index ${i} is ${t[b]}`);
-        out[i] = t[b];
-      }
-      break;
-    }
-    case 'int8':
-      decodeInt8(bytes, o, n, h.chunkSize, out);
-      break;
-    case 'sign':
-      decodeSign(bytes, o, n, h.chunkSize, out);
-      break;
-    case 'topk':
-      decodeTopk(bytes, o, n, h.chunkSize, h.k, out);
-      break;
+function decodeFp16(bytes: Uint8Array, o: number, n: number, _p: Params, out: Float32Array): void {
+  const src = readU16(bytes, o, n);
+  const t = halfTable();
+  for (let i = 0; i < n; i++) {
+    const b = src[i];
+    if ((b & 0x7c00) === 0x7c00) throw new NonFiniteValueError(`fp16 value at index ${i} is ${t[b]}`);
+    out[i] = t[b];
   }
-  return out;
 }
 
 function checkScale(s: number, what: string, index: number): void {
@@ -467,7 +503,8 @@ function checkScale(s: number, what: string, index: number): void {
   if (s < 0) throw new MalformedPayloadError(`${what} scale of block ${index} is negative (${s})`);
 }
 
-function decodeInt8(bytes: Uint8Array, o: number, n: number, block: number, out: Float32Array): void {
+function decodeInt8(bytes: Uint8Array, o: number, n: number, p: Params, out: Float32Array): void {
+  const block = p.chunkSize;
   const blocks = Math.ceil(n / block);
   const scales = readF32(bytes, o, blocks);
   const q = new Int8Array(bytes.buffer, bytes.byteOffset + o + 4 * blocks, n);
@@ -483,7 +520,8 @@ function decodeInt8(bytes: Uint8Array, o: number, n: number, block: number, out:
   }
 }
 
-function decodeSign(bytes: Uint8Array, o: number, n: number, chunk: number, out: Float32Array): void {
+function decodeSign(bytes: Uint8Array, o: number, n: number, p: Params, out: Float32Array): void {
+  const chunk = p.chunkSize;
   const chunks = Math.ceil(n / chunk);
   const scaleBits = readU16(bytes, o, chunks);
   const t = halfTable();
@@ -499,14 +537,8 @@ function decodeSign(bytes: Uint8Array, o: number, n: number, chunk: number, out:
   }
 }
 
-function decodeTopk(
-  bytes: Uint8Array,
-  o: number,
-  n: number,
-  chunk: number,
-  k: number,
-  out: Float32Array,
-): void {
+function decodeTopk(bytes: Uint8Array, o: number, n: number, p: Params, out: Float32Array): void {
+  const { chunkSize: chunk, k } = p;
   const total = topkTotal(n, chunk, k);
   const idx = readU16(bytes, o, total);
   const val = readU16(bytes, o + 2 * total, total);

@@ -1,4 +1,5 @@
-/** Defaults and wire-format constants. Every default named in the docs lives here. */
+/** Defaults and wire-format constants. Every default named in the docs lives here or in `@enjambre/config`. */
+import type { CODECS } from '@enjambre/config';
 
 /** Magic bytes at the start of every encoded update: ASCII `ENJC`. */
 export const UPDATE_MAGIC = 0x434a4e45; // 'E','N','J','C' read as a little-endian u32
@@ -11,13 +12,14 @@ export const HEADER_BYTES = 20;
 /** Size in bytes of the fixed part of a tensor-list header. */
 export const LIST_HEADER_BYTES = 12;
 
-/** Codec ids as written in byte 5 of the header. */
-export const CODEC_IDS = { fp32: 0, fp16: 1, int8: 2, sign: 3, topk: 4 } as const;
-export type CodecName = keyof typeof CODEC_IDS;
-export const CODEC_NAMES: readonly CodecName[] = ['fp32', 'fp16', 'int8', 'sign', 'topk'];
+/**
+ * Names of the update codecs: the config's list (`CODECS` in `@enjambre/config`); each is defined
+ * (id, layout, limits) in the table in codec.ts.
+ */
+export type CodecName = (typeof CODECS)[number];
 
-/** Default codec: scaled sign (protocol step 3). */
-export const DEFAULT_CODEC: CodecName = 'sign';
+/** Default codec (scaled sign, protocol step 3) and top-k fraction: the config's defaults. */
+export { DEFAULT_CODEC, DEFAULT_TOPK_FRACTION } from '@enjambre/config';
 /** Default int8 block size: one fp32 absmax scale per 256 values (≈1.6% overhead, 3.94× vs fp32). */
 export const DEFAULT_INT8_BLOCK = 256;
 /** Default chunk for sign and top-k: 4096 values. With top-k, arrays shorter than this go as dense fp16. */
@@ -27,8 +29,6 @@ export const DEFAULT_CHUNK = 4096;
  * per value saves little); longer ones are sign-coded even when shorter than one chunk (one scale).
  */
 export const DEFAULT_SIGN_DENSE_BELOW = 1024;
-/** Default top-k fraction per chunk when neither `k` nor `fraction` is given (1% = 41 of 4096). */
-export const DEFAULT_TOPK_FRACTION = 0.01;
 /** Largest allowed int8 block / sign chunk. */
 export const MAX_BLOCK = 1 << 20;
 /** Largest allowed top-k chunk (indices are uint16). */

@@ -2,12 +2,16 @@
  * Typed errors of `@enjambre/compress`. Every error has a stable `name` and `code`; hostile or malformed
  * input always surfaces as one of these, never as an out-of-bounds read or a crash.
  */
+import { EnjambreError } from '@enjambre/core';
+
+/** An encode option is invalid (block size, chunk size, k, fraction...): the shared class. */
+export { InvalidOptionError } from '@enjambre/core';
 
 /** Base class of every error thrown by this package. */
-export class CompressError extends Error {
+export class CompressError extends EnjambreError {
   override name = 'CompressError';
   /** Stable machine-readable code, e.g. `ERR_TRUNCATED`. */
-  readonly code: string = 'ERR_COMPRESS';
+  override readonly code: string = 'ERR_COMPRESS';
 }
 
 /** The buffer ends before the header or the payload that the header announces. */
@@ -80,12 +84,6 @@ export class NonFiniteValueError extends CompressError {
 export class ValueOutOfRangeError extends CompressError {
   override name = 'ValueOutOfRangeError';
   override readonly code = 'ERR_VALUE_OUT_OF_RANGE';
-}
-
-/** An encode option is invalid (block size, chunk size, k, fraction...). */
-export class InvalidOptionError extends CompressError {
-  override name = 'InvalidOptionError';
-  override readonly code = 'ERR_INVALID_OPTION';
 }
 
 /** A tensor list does not match the expected names or sizes, or residual state does not match a tensor. */

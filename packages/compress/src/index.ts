@@ -1,4 +1,6 @@
 export {
+  CODEC_IDS,
+  CODEC_NAMES,
   type DecodeOptions,
   decode,
   type EncodeOptions,
@@ -10,8 +12,6 @@ export {
   type UpdateHeader,
 } from './codec.ts';
 export {
-  CODEC_IDS,
-  CODEC_NAMES,
   type CodecName,
   DEFAULT_CHUNK,
   DEFAULT_CODEC,

@@ -55,12 +55,13 @@ export function encodeTensors(tensors: readonly Tensor[], options: EncodeOptions
 /** Packs already-encoded updates (see {@link encode}) into one tensor-list buffer. */
 export function packTensors(parts: readonly { name: string; bytes: Uint8Array }[]): Uint8Array {
   if (parts.length > MAX_TENSORS)
-    throw new InvalidOptionError(`tensor list has ${parts.length} tensors, max ${MAX_TENSORS}`);
+    throw new InvalidOptionError('tensors', `tensor list has ${parts.length} tensors, max ${MAX_TENSORS}`);
   const names = parts.map((p) => utf8.encode(p.name));
   let size = LIST_HEADER_BYTES;
   for (let i = 0; i < parts.length; i++) {
     if (names[i].length > MAX_NAME_BYTES) {
       throw new InvalidOptionError(
+        'tensors',
         `tensor name "${parts[i].name.slice(0, 40)}..." is longer than ${MAX_NAME_BYTES} bytes`,
       );
     }
@@ -96,7 +97,7 @@ export function unpackTensors(
   expected: readonly TensorSpec[],
   options: DecodeTensorsOptions = {},
 ): { name: string; bytes: Uint8Array }[] {
-  if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes must be a Uint8Array');
+  if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes', 'must be a Uint8Array');
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (bytes.length > maxBytes)
     throw new TooLargeError(`tensor list is ${bytes.length} bytes, more than maxBytes ${maxBytes}`);
@@ -183,7 +184,8 @@ export function decodeTensors(
   for (const s of expected) {
     if (!Number.isInteger(s.length) || s.length < 0) {
       throw new InvalidOptionError(
-        `expected length of tensor "${s.name}" must be a non-negative integer, got ${s.length}`,
+        'expected',
+        `length of tensor "${s.name}" must be a non-negative integer, got ${s.length}`,
       );
     }
     total += s.length;

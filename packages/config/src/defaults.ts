@@ -135,8 +135,25 @@ export const DEFAULT_TOPK_OUTER_MOMENTUM = 0;
 export const DEFAULT_AGGREGATOR = 'centered-clip';
 /** Upper bound of the default round timeout. */
 export const DEFAULT_ROUND_TIMEOUT_CAP_MS = 30_000;
-/** Default round timeout as a fraction of the inner phase's duration (capped). */
+/** Default round timeout as a fraction of the inner phase's duration (between the floor and the cap). */
 export const DEFAULT_ROUND_TIMEOUT_FRACTION = 0.25;
+/**
+ * Lower bound of the default round timeout. 0.25 × the inner phase alone came out at 1 s for short
+ * inner phases, shorter than the skew between peers on shared or unequal machines
+ * (docs/swarm-benchmarks.md): rounds closed without updates that were seconds away. The wait ends
+ * as soon as every active peer's update is in, so a longer bound costs only when a peer hangs.
+ */
+export const DEFAULT_ROUND_TIMEOUT_FLOOR_MS = 10_000;
+
+/**
+ * The default round timeout after an inner phase of `innerPhaseMs`:
+ * max(10 s, min(30 s, 0.25 × the inner phase)). The one definition of the rule; the averaging
+ * protocol and {@link roundTimeoutMs} in resolve.ts both use it.
+ */
+export function defaultRoundTimeoutMs(innerPhaseMs: number): number {
+  const derived = Math.ceil(Math.max(0, innerPhaseMs) * DEFAULT_ROUND_TIMEOUT_FRACTION);
+  return Math.max(DEFAULT_ROUND_TIMEOUT_FLOOR_MS, Math.min(DEFAULT_ROUND_TIMEOUT_CAP_MS, derived));
+}
 /**
  * Largest payload sent inline on gossipsub; larger ones are fetched by hash, once per peer.
  * Inline, gossipsub's forwarding put each 36 kB MNIST update on the wire 5 to 7 times

@@ -1,3 +1,5 @@
+import { EnjambreError } from '@enjambre/core';
+
 /** One problem found in a config file. */
 export interface ConfigIssue {
   /** The config file's name as given to the loader (or `<config>`). */
@@ -53,10 +55,10 @@ export function formatIssue(issue: ConfigIssue): string {
  * A config file that cannot be used: unreadable, not YAML, or not valid against the schema.
  * `message` holds one line per issue (no stack trace is ever part of it).
  */
-export class ConfigError extends Error {
+export class ConfigError extends EnjambreError {
   override readonly name = 'ConfigError';
   /** Stable code: `ERR_CONFIG_INVALID`. */
-  readonly code = 'ERR_CONFIG_INVALID';
+  override readonly code = 'ERR_CONFIG_INVALID';
   /** Every problem found, in file order where known. */
   readonly issues: readonly ConfigIssue[];
 
@@ -68,5 +70,36 @@ export class ConfigError extends Error {
   /** The issues rendered one per line, as in `message`. */
   get lines(): string[] {
     return this.issues.map(formatIssue);
+  }
+}
+
+/** A dataset name that the registry does not know. */
+export class UnknownDatasetError extends EnjambreError {
+  override name = 'UnknownDatasetError';
+  override readonly code = 'ERR_CONFIG_UNKNOWN_DATASET';
+  constructor(
+    readonly dataset: string,
+    readonly known: readonly string[],
+  ) {
+    super(
+      `unknown dataset ${JSON.stringify(dataset)}: expected one of ${known.map((k) => `'${k}'`).join(', ')}`,
+    );
+  }
+}
+
+/** A registry dataset that is not in the local cache (or only partly). */
+export class DatasetNotCachedError extends EnjambreError {
+  override name = 'DatasetNotCachedError';
+  override readonly code = 'ERR_CONFIG_DATASET_NOT_CACHED';
+  constructor(
+    readonly dataset: string,
+    /** The first file of the dataset that is missing or incomplete. */
+    readonly path: string,
+    /** The command that downloads it. */
+    readonly command: string,
+  ) {
+    super(`dataset '${dataset}' is not downloaded (${path} is missing): run \`${command}\``, {
+      hint: 'with a local copy, give its folder or URL to --from or ENJAMBRE_DATA_MIRROR and nothing is downloaded',
+    });
   }
 }

@@ -1,5 +1,32 @@
+export {
+  acceptedCopies,
+  type CachedDataset,
+  cachedDataset,
+  DATASET_NAMES,
+  DATASETS,
+  type DatasetFile,
+  type DatasetName,
+  dataGetCommand,
+  datasetBytes,
+  datasetFiles,
+  datasetManifest,
+  datasetSha256,
+  defaultCacheDir,
+  defaultDatasetsDir,
+  isDatasetCached,
+  type RegistryDataset,
+  type RegistrySpec,
+  registryDataset,
+} from './datasets.ts';
 export * from './defaults.ts';
-export { ConfigError, type ConfigIssue, formatIssue, formatPath } from './errors.ts';
+export {
+  ConfigError,
+  type ConfigIssue,
+  DatasetNotCachedError,
+  formatIssue,
+  formatPath,
+  UnknownDatasetError,
+} from './errors.ts';
 export {
   canonicalJson,
   TRAINING_CONFIG_HASH_VERSION,

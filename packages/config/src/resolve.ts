@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
 import { availableParallelism, homedir, hostname } from 'node:os';
 import path from 'node:path';
-import { cachedDataset, DatasetNotCachedError, defaultDatasetsDir, registryDataset } from '@enjambre/data';
+import { cachedDataset, defaultDatasetsDir, registryDataset } from './datasets.ts';
 import * as D from './defaults.ts';
 import type { ConfigIssue } from './errors.ts';
+import { DatasetNotCachedError } from './errors.ts';
 import { showValue } from './issues.ts';
 import { csvDataSchema, mnistDataSchema, type ParsedConfig, textDataSchema } from './schema.ts';
 import type { Config, DataConfig } from './types.ts';
@@ -212,11 +213,8 @@ function resolveDataset(
 
 /**
  * The round timeout for an inner phase that took `innerPhaseMs`: `swarm.averaging.roundTimeoutMs`
- * when set, else min(30 s, 0.25 × the inner phase).
+ * when set, else max(10 s, min(30 s, 0.25 × the inner phase)) ({@link D.defaultRoundTimeoutMs}).
  */
 export function roundTimeoutMs(config: Pick<Config, 'swarm'>, innerPhaseMs: number): number {
-  const set = config.swarm.averaging.roundTimeoutMs;
-  if (set !== undefined) return set;
-  const derived = Math.ceil(Math.max(0, innerPhaseMs) * D.DEFAULT_ROUND_TIMEOUT_FRACTION);
-  return Math.max(1, Math.min(D.DEFAULT_ROUND_TIMEOUT_CAP_MS, derived));
+  return config.swarm.averaging.roundTimeoutMs ?? D.defaultRoundTimeoutMs(innerPhaseMs);
 }

@@ -1,6 +1,6 @@
-import { DATASET_NAMES, DATASETS } from '@enjambre/data';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
+import { DATASET_NAMES, DATASETS } from './datasets.ts';
 import * as D from './defaults.ts';
 import { isValidParamPattern } from './patterns.ts';
 
@@ -619,7 +619,7 @@ export const averagingSchema = z
     roundTimeoutMs: positiveInt()
       .optional()
       .describe(
-        `How long to wait for other peers' updates each round, in ms. Default: min(${D.DEFAULT_ROUND_TIMEOUT_CAP_MS}, ${D.DEFAULT_ROUND_TIMEOUT_FRACTION} × the inner phase's duration).`,
+        `How long to wait for other peers' updates each round, in ms. Default: max(${D.DEFAULT_ROUND_TIMEOUT_FLOOR_MS}, min(${D.DEFAULT_ROUND_TIMEOUT_CAP_MS}, ${D.DEFAULT_ROUND_TIMEOUT_FRACTION} × the inner phase's duration)).`,
       ),
     inlineMaxBytes: positiveInt()
       .max(4 * 1024 * 1024)

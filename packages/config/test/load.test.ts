@@ -523,11 +523,13 @@ describe('requireRunId', () => {
 });
 
 describe('roundTimeoutMs', () => {
-  it('defaults to min(30 s, 0.25 × the inner phase)', () => {
+  it('defaults to max(10 s, min(30 s, 0.25 × the inner phase))', () => {
     const config = parseConfig(base, { baseDir: dir });
-    expect(roundTimeoutMs(config, 8000)).toBe(2000);
+    expect(roundTimeoutMs(config, 8000)).toBe(10_000);
+    expect(roundTimeoutMs(config, 80_000)).toBe(20_000);
+    expect(roundTimeoutMs(config, 80_001)).toBe(20_001);
     expect(roundTimeoutMs(config, 10 * 60_000)).toBe(30_000);
-    expect(roundTimeoutMs(config, 0)).toBe(1);
+    expect(roundTimeoutMs(config, 0)).toBe(10_000);
   });
 });
 

@@ -1,4 +1,7 @@
-/** Defaults of every option in this package, in one place. */
+/**
+ * Defaults of every option in this package, in one place. Those the node config also has are
+ * defined in `@enjambre/config` and re-exported here under this package's names.
+ */
 
 /** {@link BatchSamplerOptions.shuffle}: shuffle every epoch. */
 export const DEFAULT_SHUFFLE = true;
@@ -13,7 +16,7 @@ export const DEFAULT_TOKENIZER = 'char';
 /** Text: tokens per example window (nanoGPT's CPU shakespeare-char config). */
 export const DEFAULT_CONTEXT = 64;
 /** Text: fraction of the tokens (the last ones) held out for validation, as in nanoGPT. */
-export const DEFAULT_TEXT_VALIDATION_FRACTION = 0.1;
+export { DEFAULT_TEXT_VALID_FRACTION as DEFAULT_TEXT_VALIDATION_FRACTION } from '@enjambre/config';
 /** Text: files larger than this many bytes are streamed instead of loaded whole (64 MiB). */
 export const DEFAULT_STREAM_THRESHOLD_BYTES = 64 * 1024 * 1024;
 /** Text: read-chunk size of the streaming passes (1 MiB). */
@@ -27,7 +30,7 @@ export const DEFAULT_MNIST_LAYOUT = 'image';
 export const DEFAULT_MNIST_CLASSES = 10;
 
 /** CSV: fraction of rows (a seeded random choice) held out for validation. */
-export const DEFAULT_CSV_VALIDATION_FRACTION = 0.2;
+export { DEFAULT_CSV_VALID_FRACTION as DEFAULT_CSV_VALIDATION_FRACTION } from '@enjambre/config';
 /** CSV: cell values that mean "missing". */
 export const DEFAULT_MISSING_VALUES: readonly string[] = ['', 'NA'];
 /** CSV: field delimiter. */
@@ -35,11 +38,15 @@ export const DEFAULT_DELIMITER = ',';
 /** CSV: standardise numeric features with the training mean and standard deviation. */
 export const DEFAULT_STANDARDIZE = true;
 /** CSV: task for the target column. */
-export const DEFAULT_CSV_TASK = 'classification';
+export { DEFAULT_CSV_TASK } from '@enjambre/config';
 
-/** Synthetic task defaults. */
+/**
+ * Defaults of the synthetic task's own spec (`SyntheticSpec`): a larger task than the node config's
+ * `data: {format: synthetic}` defaults (DEFAULT_SYNTHETIC_EXAMPLES, _FEATURES, _CLASSES in
+ * `@enjambre/config`), which the config always passes explicitly; named apart from those.
+ */
 export const DEFAULT_SYNTHETIC_SEED = 1234;
-export const DEFAULT_SYNTHETIC_CLASSES = 10;
+export const DEFAULT_SYNTHETIC_TASK_CLASSES = 10;
 export const DEFAULT_SYNTHETIC_DIM = 32;
 export const DEFAULT_SYNTHETIC_TRAIN_SIZE = 20_000;
 export const DEFAULT_SYNTHETIC_TEST_SIZE = 2_000;

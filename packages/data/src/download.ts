@@ -5,39 +5,24 @@
  * A file in the cache is always a verified one; a `.partial` file beside it is an unfinished download.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
-import { DatasetDownloadError, DatasetHashError, DatasetNotCachedError } from './errors.ts';
-import { type DatasetFile, type RegistryDataset, registryDataset } from './registry.ts';
+import {
+  acceptedCopies,
+  type CachedDataset,
+  type DatasetFile,
+  datasetFiles,
+  defaultDatasetsDir,
+  type RegistryDataset,
+  registryDataset,
+} from '@enjambre/config';
+import { DatasetDownloadError, DatasetHashError } from './errors.ts';
 
 /** Environment variable naming a mirror (folder or http URL) that `getDataset` reads from by default. */
 export const DATA_MIRROR_ENV = 'ENJAMBRE_DATA_MIRROR';
 /** Suffix of an unfinished download, resumed by the next `getDataset`. */
 export const PARTIAL_SUFFIX = '.partial';
-
-/**
- * The per-user cache folder: `$XDG_CACHE_HOME/enjambre`, else `~/.cache/enjambre`.
- * Datasets live in its `datasets/` folder.
- */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  // The XDG spec ignores relative paths.
-  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache');
-  return path.join(base, 'enjambre');
-}
-
-/** The folder that holds the datasets (`<dir>/<dataset>/<file>`): `<cache>/datasets`. */
-export function defaultDatasetsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(defaultCacheDir(env), 'datasets');
-}
-
-/** The command that downloads `name` into `dir` (the default folder needs no `--dir`). */
-export function dataGetCommand(name: string, dir?: string): string {
-  const custom = dir !== undefined && path.resolve(dir) !== defaultDatasetsDir();
-  return `enjambre data get ${name}${custom ? ` --dir ${dir}` : ''}`;
-}
 
 /** What `getDataset` reports while it works. */
 export type DatasetEvent =
@@ -71,22 +56,8 @@ export interface GetDatasetOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A dataset present in the cache. */
-export interface CachedDataset {
-  name: string;
-  /** The dataset's folder (the `baseDir` of `registryDataset(name).spec`). */
-  dir: string;
-  /** Absolute path of each file, by file name. */
-  files: Record<string, string>;
-}
-
-/** The accepted (size, SHA-256) pairs of a file: the pinned copy and, if any, what its URL serves. */
-function accepted(file: DatasetFile): { bytes: number; sha256: string }[] {
-  return file.urlCopy ? [file, file.urlCopy] : [file];
-}
-
 function maxBytes(file: DatasetFile): number {
-  return Math.max(...accepted(file).map((a) => a.bytes));
+  return Math.max(...acceptedCopies(file).map((a) => a.bytes));
 }
 
 async function fileSize(p: string): Promise<number | undefined> {
@@ -98,48 +69,6 @@ async function sha256File(p: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(p)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/**
- * The first file of the dataset that is not in `folder` with an accepted size, or undefined when all
- * are there. Sizes only, no hashing: files only get there verified.
- */
-function firstMissing(dataset: RegistryDataset, folder: string): string | undefined {
-  for (const file of dataset.files) {
-    const p = path.join(folder, file.name);
-    const s = statSync(p, { throwIfNoEntry: false });
-    if (!s?.isFile() || !accepted(file).some((a) => a.bytes === s.size)) return p;
-  }
-  return undefined;
-}
-
-/** Whether the dataset is fully in the cache (file sizes checked, not hashes). */
-export function isDatasetCached(name: string, options: { dir?: string } = {}): boolean {
-  const dataset = registryDataset(name);
-  const dir = options.dir ?? defaultDatasetsDir();
-  return firstMissing(dataset, path.join(dir, dataset.name)) === undefined;
-}
-
-/**
- * The cached files of `name`, without downloading anything (synchronous: config loading uses it).
- * @throws DatasetNotCachedError naming the `enjambre data get` command when a file is missing.
- */
-export function cachedDataset(name: string, options: { dir?: string } = {}): CachedDataset {
-  const dataset = registryDataset(name);
-  const dir = options.dir ?? defaultDatasetsDir();
-  const folder = path.join(dir, dataset.name);
-  const missing = firstMissing(dataset, folder);
-  if (missing !== undefined)
-    throw new DatasetNotCachedError(name, missing, dataGetCommand(name, options.dir));
-  return result(dataset, folder);
-}
-
-function result(dataset: RegistryDataset, folder: string): CachedDataset {
-  return {
-    name: dataset.name,
-    dir: folder,
-    files: Object.fromEntries(dataset.files.map((f) => [f.name, path.join(folder, f.name)])),
-  };
 }
 
 function isHttp(from: string): boolean {
@@ -163,7 +92,7 @@ export async function getDataset(name: string, options: GetDatasetOptions = {}):
     options.signal?.throwIfAborted();
     await getFile(dataset, file, folder, from, options);
   }
-  return result(dataset, folder);
+  return datasetFiles(dataset, folder);
 }
 
 async function getFile(
@@ -179,7 +108,7 @@ async function getFile(
   const size = await fileSize(final);
   if (size !== undefined) {
     const sha = await sha256File(final);
-    if (accepted(file).some((a) => a.sha256 === sha && a.bytes === size)) {
+    if (acceptedCopies(file).some((a) => a.sha256 === sha && a.bytes === size)) {
       emit({
         type: 'file-done',
         dataset: dataset.name,
@@ -209,7 +138,7 @@ async function getFile(
       : await copyFromMirror(dataset, file, source, partial, options);
     const bytes = (await fileSize(partial)) ?? 0;
     const sha = await sha256File(partial);
-    if (accepted(file).some((a) => a.sha256 === sha && a.bytes === bytes)) {
+    if (acceptedCopies(file).some((a) => a.sha256 === sha && a.bytes === bytes)) {
       await rename(partial, final);
       emit({ type: 'file-done', dataset: dataset.name, file: file.name, path: final, bytes, reused: false });
       return;
@@ -226,7 +155,7 @@ async function getFile(
     }
     throw new DatasetHashError(
       source,
-      accepted(file).map((a) => a.sha256),
+      acceptedCopies(file).map((a) => a.sha256),
       sha,
       bytes,
     );

@@ -2,11 +2,12 @@
  * Errors raised by `@enjambre/data`. Every class has a stable `name` and `code`; messages name the
  * file, line, field or value at fault and what was expected.
  */
+import { EnjambreError } from '@enjambre/core';
 
 /** Base class of every error this package throws. */
-export class DataError extends Error {
+export class DataError extends EnjambreError {
   override name = 'DataError';
-  readonly code: string = 'ERR_DATA';
+  override readonly code: string = 'ERR_DATA';
 }
 
 /** A data file named by the spec does not exist or cannot be read. */
@@ -118,33 +119,6 @@ export class DataIndexError extends DataError {
 export class SamplerStateError extends DataError {
   override name = 'SamplerStateError';
   override readonly code = 'ERR_DATA_SAMPLER_STATE';
-}
-
-/** A dataset name that the registry does not know. */
-export class UnknownDatasetError extends DataError {
-  override name = 'UnknownDatasetError';
-  override readonly code = 'ERR_DATA_UNKNOWN_DATASET';
-  constructor(
-    readonly dataset: string,
-    readonly known: readonly string[],
-  ) {
-    super(`unknown dataset ${describe(dataset)}: expected one of ${known.map((k) => `'${k}'`).join(', ')}`);
-  }
-}
-
-/** A registry dataset that is not in the local cache (or only partly). */
-export class DatasetNotCachedError extends DataError {
-  override name = 'DatasetNotCachedError';
-  override readonly code = 'ERR_DATA_NOT_CACHED';
-  constructor(
-    readonly dataset: string,
-    /** The first file of the dataset that is missing or incomplete. */
-    readonly path: string,
-    /** The command that downloads it. */
-    readonly command: string,
-  ) {
-    super(`dataset '${dataset}' is not downloaded (${path} is missing): run \`${command}\``);
-  }
 }
 
 /** A download or a copy from a mirror failed (HTTP status, network error, missing mirror file, too many bytes). */

@@ -1,3 +1,24 @@
+// The registry and the cache's layout belong to the config package (a config names a dataset);
+// re-exported here beside the download.
+export {
+  type CachedDataset,
+  cachedDataset,
+  DATASET_NAMES,
+  DATASETS,
+  type DatasetFile,
+  type DatasetName,
+  DatasetNotCachedError,
+  dataGetCommand,
+  datasetBytes,
+  datasetManifest,
+  datasetSha256,
+  defaultCacheDir,
+  defaultDatasetsDir,
+  isDatasetCached,
+  type RegistryDataset,
+  registryDataset,
+  UnknownDatasetError,
+} from '@enjambre/config';
 export * from './constants.ts';
 export {
   type CsvCategoricalFeature,
@@ -16,16 +37,10 @@ export {
   readCsvTable,
 } from './csv.ts';
 export {
-  type CachedDataset,
-  cachedDataset,
   DATA_MIRROR_ENV,
   type DatasetEvent,
-  dataGetCommand,
-  defaultCacheDir,
-  defaultDatasetsDir,
   type GetDatasetOptions,
   getDataset,
-  isDatasetCached,
   PARTIAL_SUFFIX,
 } from './download.ts';
 export {
@@ -36,12 +51,10 @@ export {
   DataIndexError,
   DatasetDownloadError,
   DatasetHashError,
-  DatasetNotCachedError,
   EmptyDatasetError,
   InvalidSpecError,
   SamplerStateError,
   UnknownColumnError,
-  UnknownDatasetError,
   VocabularyError,
 } from './errors.ts';
 export { DATASET_FORMATS, type DatasetInfo, loadDataset } from './load.ts';
@@ -53,17 +66,6 @@ export {
   type ReadIdxOptions,
   readIdx,
 } from './mnist.ts';
-export {
-  DATASET_NAMES,
-  DATASETS,
-  type DatasetFile,
-  type DatasetName,
-  datasetBytes,
-  datasetManifest,
-  datasetSha256,
-  type RegistryDataset,
-  registryDataset,
-} from './registry.ts';
 export { FeistelPermutation, Rng } from './rng.ts';
 export { BatchSampler, type BatchSamplerOptions, type SamplerState } from './sampler.ts';
 export type {

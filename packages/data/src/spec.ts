@@ -3,7 +3,7 @@
  * validates a user's file into one of these. Relative paths are resolved against
  * {@link LoadOptions.baseDir}. Everything is read from local files: nothing is downloaded.
  */
-import type { CsvEncoding } from './csv.ts';
+import type { CsvEncoding } from './csv-encoding.ts';
 import type { Vocab } from './vocab.ts';
 
 /** Any dataset spec, discriminated by `format`. */

@@ -13,11 +13,11 @@
  */
 import { fieldName, makeContext, optionalNumber } from './common.ts';
 import {
-  DEFAULT_SYNTHETIC_CLASSES,
   DEFAULT_SYNTHETIC_CLUSTERS_PER_CLASS,
   DEFAULT_SYNTHETIC_DIM,
   DEFAULT_SYNTHETIC_LABEL_NOISE,
   DEFAULT_SYNTHETIC_SEED,
+  DEFAULT_SYNTHETIC_TASK_CLASSES,
   DEFAULT_SYNTHETIC_TEST_SIZE,
   DEFAULT_SYNTHETIC_TRAIN_SIZE,
 } from './constants.ts';
@@ -119,7 +119,7 @@ export function resolveSyntheticSpec(spec: SyntheticSpec, options: LoadOptions =
   return {
     seed: spec.seed === undefined ? DEFAULT_SYNTHETIC_SEED : checkSeed(spec.seed, fieldName(ctx, 'seed')),
     peerIndex: int(spec.peerIndex, 'peerIndex', 0, 0),
-    classes: int(spec.classes, 'classes', DEFAULT_SYNTHETIC_CLASSES, 2, 65536),
+    classes: int(spec.classes, 'classes', DEFAULT_SYNTHETIC_TASK_CLASSES, 2, 65536),
     dim: int(spec.dim, 'dim', DEFAULT_SYNTHETIC_DIM, 1, 4096),
     trainSize: int(spec.trainSize, 'trainSize', DEFAULT_SYNTHETIC_TRAIN_SIZE, 1, 10_000_000),
     testSize: int(spec.testSize, 'testSize', DEFAULT_SYNTHETIC_TEST_SIZE, 0, 10_000_000),

@@ -2,23 +2,14 @@
  * Error classes of `@enjambre/inspector`. Every error has a stable `name` and a `code` string so that callers
  * can branch on it without parsing messages.
  */
+import { EnjambreError } from '@enjambre/core';
+
+export { AbortError, InvalidOptionError, toError } from '@enjambre/core';
 
 /** Base class of every error thrown by this package. */
-export class InspectorError extends Error {
+export class InspectorError extends EnjambreError {
   override name = 'InspectorError';
-  readonly code: string = 'ERR_INSPECTOR';
-}
-
-/** An option passed to a public API is invalid. */
-export class InvalidOptionError extends InspectorError {
-  override name = 'InvalidOptionError';
-  override readonly code = 'ERR_INSPECTOR_INVALID_OPTION';
-  /** The option (dot path), e.g. `staleAfterMissed`. */
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super(`inspector option ${option}: ${message}`);
-    this.option = option;
-  }
+  override readonly code: string = 'ERR_INSPECTOR';
 }
 
 /** A heartbeat or leave message handed to the status model is malformed. */
@@ -56,18 +47,4 @@ export class ListenError extends InspectorError {
     this.host = host;
     this.port = port;
   }
-}
-
-/** The operation was aborted through its AbortSignal. */
-export class AbortError extends InspectorError {
-  override name = 'AbortError';
-  override readonly code = 'ERR_INSPECTOR_ABORTED';
-  constructor(operation: string, options?: { cause?: unknown }) {
-    super(`${operation} aborted`, options);
-  }
-}
-
-/** Converts anything thrown into an Error. */
-export function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

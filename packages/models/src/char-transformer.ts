@@ -1,4 +1,13 @@
 import {
+  DEFAULT_TRANSFORMER_BIAS,
+  DEFAULT_TRANSFORMER_CONTEXT,
+  DEFAULT_TRANSFORMER_DROPOUT,
+  DEFAULT_TRANSFORMER_HEADS,
+  DEFAULT_TRANSFORMER_LAYERS,
+  DEFAULT_TRANSFORMER_TIE_WEIGHTS,
+  DEFAULT_TRANSFORMER_WIDTH,
+} from '@enjambre/config';
+import {
   BATCH_DIM,
   checkDType,
   checkEnum,
@@ -12,20 +21,6 @@ import { DataShapeError, ModelOptionError } from './errors.ts';
 import { ModelBuilder } from './layers.ts';
 import type { BuiltModel, DataInfo, ModelDType } from './types.ts';
 
-/** Default number of transformer blocks (nanoGPT's shakespeare-char CPU config). */
-export const DEFAULT_TRANSFORMER_LAYERS = 4;
-/** Default attention heads per block. */
-export const DEFAULT_TRANSFORMER_HEADS = 4;
-/** Default embedding width. */
-export const DEFAULT_TRANSFORMER_WIDTH = 128;
-/** Default context length in tokens. */
-export const DEFAULT_TRANSFORMER_CONTEXT = 64;
-/** Default dropout probability. */
-export const DEFAULT_TRANSFORMER_DROPOUT = 0;
-/** Default: linear layers and layer norms have biases. */
-export const DEFAULT_TRANSFORMER_BIAS = true;
-/** Default: the LM head has its own weights. */
-export const DEFAULT_TRANSFORMER_TIE_WEIGHTS = false;
 /** Default GELU form. */
 export const DEFAULT_TRANSFORMER_GELU: GeluForm = 'erf';
 /** Standard deviation of nanoGPT's initialisation. */

@@ -1,3 +1,4 @@
+import { DEFAULT_CNN_CHANNELS, DEFAULT_CNN_HIDDEN } from '@enjambre/config';
 import {
   BATCH_DIM,
   checkDType,
@@ -11,10 +12,6 @@ import { DataShapeError, ModelOptionError } from './errors.ts';
 import { ModelBuilder } from './layers.ts';
 import type { BuiltModel, DataInfo } from './types.ts';
 
-/** Default output channels of the 3×3 convolutions (Keras mnist_cnn). */
-export const DEFAULT_CNN_CHANNELS: readonly number[] = [32, 64];
-/** Default width of the fully connected hidden layer. */
-export const DEFAULT_CNN_HIDDEN = 128;
 /** Default convolution kernel size. */
 export const DEFAULT_CNN_KERNEL = 3;
 /** Default max-pool window (and stride). */

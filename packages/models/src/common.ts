@@ -1,4 +1,5 @@
 import type { LossKind } from '@enjambre/autograd';
+import { DEFAULT_DTYPE } from '@enjambre/config';
 import { type Graph, isFloat, numElements } from '@enjambre/onnx';
 import { ModelOptionError } from './errors.ts';
 import {
@@ -12,8 +13,6 @@ import {
 
 /** Default PRNG seed of weight initialisation. */
 export const DEFAULT_SEED = 0;
-/** Default parameter dtype. */
-export const DEFAULT_DTYPE: ModelDType = 'float32';
 /** Name of the data input of zoo models. */
 export const INPUT_NAME = 'input';
 /** Name of the label input the compiler adds for zoo models. */

@@ -1,7 +1,9 @@
+import { EnjambreError } from '@enjambre/core';
+
 /** Base class of every error this package throws: a stable `name` and `code`. */
-export class ModelError extends Error {
+export class ModelError extends EnjambreError {
   override name = 'ModelError';
-  readonly code: string = 'ERR_MODEL';
+  override readonly code: string = 'ERR_MODEL';
 }
 
 /** A model option is missing, of the wrong type or out of range; the message names the option. */

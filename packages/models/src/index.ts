@@ -9,13 +9,13 @@ import { type BuiltModel, type DataInfo, METADATA_KIND, METADATA_OPTIONS, type M
 
 export * from './char-transformer.ts';
 export * from './cnn.ts';
-export { BATCH_DIM, DEFAULT_DTYPE, DEFAULT_SEED, INPUT_NAME, LABELS_NAME } from './common.ts';
+export { BATCH_DIM, DEFAULT_SEED, INPUT_NAME, LABELS_NAME } from './common.ts';
 export * from './errors.ts';
 export { MAX_TENSOR_ELEMENTS } from './layers.ts';
 export * from './mlp.ts';
 export * from './onnx-import.ts';
 export { matchesPattern, patternToRegExp } from './patterns.ts';
-export { Rng } from './random.ts';
+export { initRng } from './random.ts';
 export * from './types.ts';
 
 /** Options of the `onnx` model kind: an .onnx file given by path or bytes, plus the import options. */

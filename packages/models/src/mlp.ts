@@ -1,4 +1,5 @@
 import type { LossKind } from '@enjambre/autograd';
+import { DEFAULT_MLP_ACTIVATION, DEFAULT_MLP_HIDDEN } from '@enjambre/config';
 import {
   BATCH_DIM,
   checkDType,
@@ -12,11 +13,6 @@ import {
 import { DataShapeError, ModelOptionError } from './errors.ts';
 import { ModelBuilder } from './layers.ts';
 import type { BuiltModel, DataInfo, ModelDType } from './types.ts';
-
-/** Default hidden layer sizes of the MLP. */
-export const DEFAULT_MLP_HIDDEN: readonly number[] = [256, 256];
-/** Default activation of the MLP's hidden layers. */
-export const DEFAULT_MLP_ACTIVATION: MlpActivation = 'relu';
 
 export type MlpActivation = 'relu' | 'tanh' | 'gelu';
 

@@ -1,13 +1,15 @@
+import { EnjambreError } from '@enjambre/core';
+
 /** The bytes are not a readable ONNX model. */
-export class OnnxParseError extends Error {
+export class OnnxParseError extends EnjambreError {
   override name = 'OnnxParseError';
-  readonly code = 'ERR_ONNX_PARSE';
+  override readonly code = 'ERR_ONNX_PARSE';
 }
 
-/** Shape inference met an op or a combination of shapes it cannot handle. */
-export class ShapeInferenceError extends Error {
-  override name = 'ShapeInferenceError';
-  readonly code = 'ERR_SHAPE_INFERENCE';
+/** An error about one node of a graph: `node` names it when known. */
+export class GraphNodeError extends EnjambreError {
+  override name = 'GraphNodeError';
+  override readonly code: string = 'ERR_GRAPH_NODE';
   constructor(
     message: string,
     readonly node?: string,
@@ -16,8 +18,20 @@ export class ShapeInferenceError extends Error {
   }
 }
 
+/** Shape inference met an op or a combination of shapes it cannot handle. */
+export class ShapeInferenceError extends GraphNodeError {
+  override name = 'ShapeInferenceError';
+  override readonly code = 'ERR_SHAPE_INFERENCE';
+}
+
 /** A graph under construction was used wrongly (unknown value, duplicate name). */
-export class GraphBuildError extends Error {
+export class GraphBuildError extends EnjambreError {
   override name = 'GraphBuildError';
-  readonly code = 'ERR_GRAPH_BUILD';
+  override readonly code = 'ERR_GRAPH_BUILD';
+}
+
+/** An opset conversion that `upgradeOpset` cannot do (the version range, or an op's form). */
+export class OpsetUpgradeError extends GraphNodeError {
+  override name = 'OpsetUpgradeError';
+  override readonly code = 'ERR_OPSET_UPGRADE';
 }

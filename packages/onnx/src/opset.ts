@@ -1,21 +1,10 @@
+import { OpsetUpgradeError } from './errors.ts';
 import type { Attribute, Graph, Model, Node, Tensor } from './ir.ts';
 import { DEFAULT_IR_VERSION, DEFAULT_OPSET } from './ir.ts';
 import { inferTypes, type TypeTable } from './shapes.ts';
 
 /** The oldest default-domain opset `upgradeOpset` converts from. */
 export const MIN_UPGRADE_OPSET = 11;
-
-/** An opset conversion that `upgradeOpset` cannot do (the version range, or an op's form). */
-export class OpsetUpgradeError extends Error {
-  override name = 'OpsetUpgradeError';
-  readonly code = 'ERR_OPSET_UPGRADE';
-  constructor(
-    message: string,
-    readonly node?: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Reductions whose `axes` attribute became an input at opset 18 (ReduceSum moved at 13). */
 const REDUCE_AXES_AT_18 = new Set([

@@ -2,12 +2,15 @@
  * Typed errors of `@enjambre/runtime`. Every error has a stable `name` and `code`; messages name
  * the provider, file, tensor or value at fault and what was expected.
  */
+import { EnjambreError } from '@enjambre/core';
+
+export { AbortError, InvalidOptionError } from '@enjambre/core';
 
 /** Base class of every error thrown by this package. */
-export class RuntimeError extends Error {
+export class RuntimeError extends EnjambreError {
   override name = 'RuntimeError';
   /** Stable machine-readable code, e.g. `ERR_UNKNOWN_PROVIDER`. */
-  readonly code: string = 'ERR_RUNTIME';
+  override readonly code: string = 'ERR_RUNTIME';
 }
 
 /** An execution-provider name that onnxruntime-node does not offer, e.g. `'cuda11'`. */
@@ -51,12 +54,6 @@ export class SessionReleasedError extends SessionError {
   override readonly code = 'ERR_SESSION_RELEASED';
 }
 
-/** The operation was aborted through its AbortSignal. */
-export class AbortError extends RuntimeError {
-  override name = 'AbortError';
-  override readonly code = 'ABORT_ERR';
-}
-
 /** A checkpoint file is unreadable: truncated, corrupt, or not safetensors; or a write was refused. */
 export class CheckpointError extends RuntimeError {
   override name = 'CheckpointError';
@@ -80,10 +77,4 @@ export class CheckpointWriteError extends CheckpointError {
 export class ExportError extends RuntimeError {
   override name = 'ExportError';
   override readonly code = 'ERR_EXPORT';
-}
-
-/** An option holds a value outside its domain (negative thread count, non-integer device id). */
-export class InvalidOptionError extends RuntimeError {
-  override name = 'InvalidOptionError';
-  override readonly code = 'ERR_INVALID_OPTION';
 }

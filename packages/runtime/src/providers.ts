@@ -7,6 +7,11 @@
  * a GPU adapter) as a hard error at session creation, not as a fallback; this module turns that
  * into a fallback that says, once, what is missing and how to fix it.
  */
+import {
+  DEFAULT_CUDA_DEVICE_ID,
+  DEFAULT_EXECUTION_PROVIDERS,
+  DEFAULT_INTER_OP_THREADS,
+} from '@enjambre/config';
 import { GraphBuilder, makeModel, serializeModel } from '@enjambre/onnx';
 import * as ort from 'onnxruntime-node';
 import { AbortError, InvalidOptionError, NoProviderError, UnknownProviderError } from './errors.ts';
@@ -16,14 +21,12 @@ export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
 
 /** Every provider name accepted in a preference list, in the order `probeProviders` checks them. */
 export const PROVIDER_NAMES: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu'];
-/** Preference list used when none is given. */
-export const DEFAULT_PROVIDERS: readonly ProviderName[] = ['cpu'];
-/** CUDA device used when none is given. */
-export const DEFAULT_CUDA_DEVICE_ID = 0;
+/** Preference list used when none is given: the config's `hardware.executionProviders` default. */
+export const DEFAULT_PROVIDERS: readonly ProviderName[] = DEFAULT_EXECUTION_PROVIDERS;
+/** CUDA device used when none is given, and threads across independent operators (1: sequential). */
+export { DEFAULT_CUDA_DEVICE_ID, DEFAULT_INTER_OP_THREADS };
 /** Threads inside one operator; 0 lets onnxruntime choose (one per physical core). */
 export const DEFAULT_INTRA_OP_THREADS = 0;
-/** Threads across independent operators; 0 lets onnxruntime choose. */
-export const DEFAULT_INTER_OP_THREADS = 0;
 /** onnxruntime graph optimisation level used when none is given. */
 export const DEFAULT_GRAPH_OPTIMIZATION_LEVEL: GraphOptimizationLevel = 'all';
 /** Where the user guide explains GPU set-up. */
@@ -164,7 +167,7 @@ export function sessionOptionsFor(
 function nonNegativeInt(value: number | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptionError(`${field} must be a non-negative integer, got ${String(value)}`);
+    throw new InvalidOptionError(field, `must be a non-negative integer, got ${String(value)}`);
   }
   return value;
 }
@@ -368,8 +371,7 @@ function verdictKey(provider: ProviderName, deviceId: number): string {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    const reason = signal.reason;
-    throw new AbortError(`aborted${reason instanceof Error ? `: ${reason.message}` : ''}`);
+    throw new AbortError('operation', { cause: signal.reason });
   }
 }
 

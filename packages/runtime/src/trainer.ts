@@ -62,7 +62,7 @@ export class Trainer {
     const params: Record<string, HostTensor> = {};
     for (const p of c.params) {
       const v = opts.initialParams[p.name];
-      if (!v) throw new InvalidOptionError(`initialParams: no value for parameter ${p.name}`);
+      if (!v) throw new InvalidOptionError('initialParams', `no value for parameter ${p.name}`);
       params[p.name] = v;
     }
     return new Trainer(c, step, loop, evaluate, params, opts.learningRate);
@@ -82,10 +82,11 @@ export class Trainer {
   setParameters(values: Record<string, HostTensor>): void {
     for (const p of this.compiled.params) {
       const v = values[p.name];
-      if (!v) throw new InvalidOptionError(`setParameters: missing ${p.name}`);
+      if (!v) throw new InvalidOptionError('setParameters', `missing ${p.name}`);
       if (v.data.length !== this.params[p.name].data.length) {
         throw new InvalidOptionError(
-          `setParameters: ${p.name} has ${v.data.length} values, expected ${this.params[p.name].data.length}`,
+          'setParameters',
+          `${p.name} has ${v.data.length} values, expected ${this.params[p.name].data.length}`,
         );
       }
       this.params[p.name] = v;
@@ -99,7 +100,7 @@ export class Trainer {
   setOptimizerState(values: Record<string, HostTensor>, step: number): void {
     for (const s of this.compiled.state) {
       const v = values[s.name];
-      if (!v) throw new InvalidOptionError(`setOptimizerState: missing ${s.name}`);
+      if (!v) throw new InvalidOptionError('setOptimizerState', `missing ${s.name}`);
       this.state[s.name] = v;
     }
     this.updates = step;

@@ -3,6 +3,7 @@
  * checks the remaining length first, and every length-prefixed field is checked against a caller-supplied maximum
  * before anything is allocated; failures are {@link WireDecodeError}s naming the field.
  */
+import { toString as bytesToString, fromString } from 'uint8arrays';
 import { WireDecodeError, WireEncodeError } from './errors.ts';
 
 const textEncoder = new TextEncoder();
@@ -260,7 +261,7 @@ function decodeUtf8(field: string, b: Uint8Array): string {
 
 /** Lowercase hex of bytes. */
 export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  return bytesToString(b, 'base16');
 }
 
 const HEX_RE = /^[0-9a-f]*$/;
@@ -273,7 +274,7 @@ export function fromHex(field: string, hex: string, bytes: number): Uint8Array {
       `expected ${bytes * 2} hex characters, got '${String(hex).slice(0, 80)}'`,
     );
   }
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+  return fromString(hex.toLowerCase(), 'base16');
 }
 
 /** True when `hex` is exactly `bytes` bytes of hex. */

@@ -2,11 +2,14 @@
  * Error classes of `@enjambre/swarm`. Every error has a stable `name` and a `code` string so that callers can
  * branch on it without parsing messages.
  */
+import { EnjambreError } from '@enjambre/core';
+
+export { AbortError, InvalidOptionError, toError } from '@enjambre/core';
 
 /** Base class of every error thrown by this package. */
-export class SwarmError extends Error {
+export class SwarmError extends EnjambreError {
   override name = 'SwarmError';
-  readonly code: string = 'ERR_SWARM';
+  override readonly code: string = 'ERR_SWARM';
 }
 
 /** A wire message (gossip or direct protocol frame) is malformed, too large or of an unknown version/type. */
@@ -30,17 +33,6 @@ export class WireEncodeError extends SwarmError {
   constructor(field: string, message: string) {
     super(`wire: cannot encode ${field}: ${message}`);
     this.field = field;
-  }
-}
-
-/** An option passed to a public API is invalid. */
-export class InvalidOptionError extends SwarmError {
-  override name = 'InvalidOptionError';
-  override readonly code = 'ERR_INVALID_OPTION';
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super(`option ${option}: ${message}`);
-    this.option = option;
   }
 }
 
@@ -194,18 +186,4 @@ export class NoSnapshotError extends SwarmError {
   constructor(message: string) {
     super(message);
   }
-}
-
-/** The operation was aborted through its AbortSignal. */
-export class AbortError extends SwarmError {
-  override name = 'AbortError';
-  override readonly code = 'ERR_ABORTED';
-  constructor(operation: string, options?: { cause?: unknown }) {
-    super(`${operation} was aborted`, options);
-  }
-}
-
-/** Normalises anything thrown into an Error (libp2p sometimes rejects with non-Error values). */
-export function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

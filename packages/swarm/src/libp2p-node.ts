@@ -11,6 +11,7 @@ import { type GossipSub, gossipsub } from '@chainsafe/libp2p-gossipsub';
 import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import { DEFAULT_LISTEN } from '@enjambre/config';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { identify } from '@libp2p/identify';
 import {
@@ -47,7 +48,7 @@ import type {
 } from './host.ts';
 
 /** Default listen address: every IPv4 interface, a free TCP port. */
-export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0'] as const;
+export { DEFAULT_LISTEN };
 /** Default time `start()` waits for the first dials of the bootstrap list (ms); dials go on in the background. */
 export const DEFAULT_BOOTSTRAP_WAIT_MS = 3_000;
 /** Default interval at which the bootstrap list is re-dialled while this node has no connection (ms). */

@@ -10,6 +10,7 @@
  *   2 unavailable:  [str16 reason] (no snapshot provider, provider failed, too large)
  */
 import { pipe } from 'it-pipe';
+import { fromString } from 'uint8arrays';
 import { ByteReader, ByteWriter, toHex } from './binary.ts';
 import { sha256Hex } from './blob-store.ts';
 import {
@@ -171,7 +172,7 @@ export class StateSync {
     const w = new ByteWriter(128);
     if (theirs.runId !== this.ours.runId || theirs.compatHash !== this.ours.compatHash) {
       this.refused(stream.remotePeer, 'inbound', theirs);
-      const compat = Buffer.from(this.ours.compatHash, 'hex');
+      const compat = fromString(this.ours.compatHash, 'base16');
       w.u8('status', STATUS_INCOMPATIBLE).str8('runId', this.ours.runId, MAX_RUN_ID_BYTES);
       w.u8('compat.length', compat.length).raw('compat', compat);
       await stream.sink([frame(w.finish())]);
@@ -185,7 +186,9 @@ export class StateSync {
       await stream.sink([frame(w.finish())]);
       return;
     }
-    w.u8('status', STATUS_OK).raw('hash', Buffer.from(snap.hash, 'hex')).uint53('length', snap.bytes.length);
+    w.u8('status', STATUS_OK)
+      .raw('hash', fromString(snap.hash, 'base16'))
+      .uint53('length', snap.bytes.length);
     const head = frame(w.finish());
     await pipe(
       function* () {
@@ -249,7 +252,7 @@ export class StateSync {
     const stream = await this.host.openStream(peer, STATE_PROTOCOL, { signal });
     const reader = new StreamReader(stream, this.peerTimeoutMs, signal);
     try {
-      const compat = Buffer.from(this.ours.compatHash, 'hex');
+      const compat = fromString(this.ours.compatHash, 'base16');
       const w = new ByteWriter(128)
         .u8('version', VERSION)
         .u8('mode', full ? MODE_FULL : MODE_HASH)

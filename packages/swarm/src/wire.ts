@@ -13,6 +13,7 @@
  * Decoding checks every length against the remaining input and against the configured maxima before using it,
  * and rejects trailing bytes; all failures are {@link WireDecodeError}s naming the field.
  */
+import { fromString } from 'uint8arrays';
 import { ByteReader, ByteWriter, fromHex, toHex } from './binary.ts';
 import { WireDecodeError, WireEncodeError } from './errors.ts';
 
@@ -280,7 +281,7 @@ function parseCompatHash(field: string, hex: unknown): Uint8Array {
       `expected 2..${MAX_COMPAT_HASH_BYTES * 2} lowercase hex characters, got '${String(hex).slice(0, 80)}'`,
     );
   }
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+  return fromString(hex, 'base16');
 }
 
 /** Validates a compatibility hash (lowercase hex, 1..64 bytes); throws {@link WireEncodeError}. */

@@ -11,7 +11,7 @@ import {
 } from '@enjambre/data';
 import { printJson, table, UsageError } from '../output.ts';
 import { bar, bytes, duration, interruptSignal, ProgressLine } from '../progress.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 const USAGE = `Usage: enjambre data list [--json] [--dir DIR]
        enjambre data get <name> [--from DIR|URL] [--dir DIR]

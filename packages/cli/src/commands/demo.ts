@@ -9,7 +9,7 @@ import { demoConfig, planLocalSwarm } from '@enjambre/peer';
 import { observe } from '../observe.ts';
 import { table, UsageError } from '../output.ts';
 import { bytes, interruptSignal } from '../progress.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 /** Each peer runs this same CLI, the same way (compiled, or from the sources under tsx). */
 const SELF = [...process.execArgv, process.argv[1]];

@@ -1,6 +1,6 @@
 import { type CheckStatus, runDoctor } from '@enjambre/peer';
 import { printJson, UsageError } from '../output.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
 

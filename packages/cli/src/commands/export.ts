@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exportCheckpoint } from '@enjambre/peer';
 import { printJson, UsageError } from '../output.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 function shape(dims: readonly (number | string)[]): string {
   return `[${dims.join(', ')}]`;

@@ -1,6 +1,6 @@
 import { gradcheckModel } from '@enjambre/peer';
 import { printJson, table, UsageError } from '../output.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 export const gradcheck: Command = {
   name: 'gradcheck',

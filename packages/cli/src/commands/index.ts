@@ -1,13 +1,6 @@
-import type { ParseArgsConfig } from 'node:util';
+import type { Command } from './command.ts';
 
-export interface Command {
-  name: string;
-  usage: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, unknown>): Promise<number | undefined> | number | undefined;
-  /** Rewrites the arguments before parsing (options with an optional value). */
-  preprocess?(args: string[]): string[];
-}
+export type { Command } from './command.ts';
 
 /** One line of the top-level help, and the module that implements the command. */
 export interface CommandEntry {

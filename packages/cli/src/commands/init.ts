@@ -9,7 +9,7 @@ import {
 } from '@enjambre/config';
 import { type MachineReport, probeMachine } from '@enjambre/peer';
 import { printJson, UsageError } from '../output.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 /** Where `enjambre init` writes the config when no --out is given. */
 export const DEFAULT_INIT_OUT = 'enjambre.yaml';

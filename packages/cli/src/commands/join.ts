@@ -2,7 +2,7 @@ import { loadConfig } from '@enjambre/config';
 import { runSwarmPeer, setupTraining } from '@enjambre/peer';
 import { printJsonLine, UsageError } from '../output.ts';
 import { bytes, interruptSignal, ProgressLine } from '../progress.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 export const join: Command = {
   name: 'join',

@@ -1,6 +1,6 @@
 import { supportedOps } from '@enjambre/autograd';
 import { printJson } from '../output.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 export const ops: Command = {
   name: 'ops',

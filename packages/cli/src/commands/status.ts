@@ -4,7 +4,7 @@ import { discoverRun, readSwarmKeyFile } from '@enjambre/swarm';
 import { observe } from '../observe.ts';
 import { UsageError } from '../output.ts';
 import { interruptSignal } from '../progress.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 export const status: Command = {
   name: 'status',

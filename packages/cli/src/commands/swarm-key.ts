@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { writeSwarmKeyFile } from '@enjambre/swarm';
 import { UsageError } from '../output.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 export const swarmKey: Command = {
   name: 'swarm-key',

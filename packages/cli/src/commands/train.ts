@@ -2,7 +2,7 @@ import { loadConfig } from '@enjambre/config';
 import { setupTraining, trainLocally } from '@enjambre/peer';
 import { printJsonLine, UsageError } from '../output.ts';
 import { bar, duration, interruptSignal, ProgressLine } from '../progress.ts';
-import type { Command } from './index.ts';
+import type { Command } from './command.ts';
 
 export const train: Command = {
   name: 'train',

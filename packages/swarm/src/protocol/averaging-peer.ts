@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
 import { type CodecName, decodeTensors, ErrorFeedback, isCompressError } from '@enjambre/compress';
+import {
+  DEFAULT_AGGREGATOR,
+  DEFAULT_CODEC,
+  DEFAULT_INNER_STEPS,
+  DEFAULT_OUTER_LR,
+  DEFAULT_OUTER_MOMENTUM,
+  DEFAULT_TOPK_OUTER_LR,
+  DEFAULT_TOPK_OUTER_MOMENTUM,
+  defaultRoundTimeoutMs,
+} from '@enjambre/config';
 import { aggregate } from '../averaging/aggregate.ts';
 import { anchorFingerprint } from '../averaging/fingerprint.ts';
 import { OuterNesterov } from '../averaging/outer.ts';
@@ -120,18 +130,12 @@ interface Contribution {
   foldAt?: number;
 }
 
-export const DEFAULT_INNER_STEPS = 50;
+export { DEFAULT_INNER_STEPS };
+
 const DEFAULT_LATE_ROUNDS = 2;
 const DEFAULT_OUTLIER_FACTOR = 10;
 const DEFAULT_PEER_STALE_MS = 30_000;
 const DEFAULT_JOIN_WAIT_MS = 3_000;
-/**
- * The shortest default round timeout. The brief's min(30 s, 0.25 × inner phase) came out at 1 s
- * for short inner phases, shorter than the skew between peers on shared or unequal machines
- * (docs/swarm-benchmarks.md): rounds closed without updates that were seconds away. The wait ends
- * as soon as every active peer's update is in, so a longer bound costs only when a peer hangs.
- */
-const MIN_ROUND_TIMEOUT_MS = 10_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 /** A peer still training once others have published stops this fraction of the round timeout later. */
 const STRAGGLER_STOP_FRACTION = 0.5;
@@ -184,10 +188,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     const topk = options.codec === 'topk';
     this.opts = {
       innerSteps: DEFAULT_INNER_STEPS,
-      codec: 'sign',
-      outerLr: topk ? 1 : 0.7,
-      outerMomentum: topk ? 0 : 0.9,
-      aggregator: 'centered-clip',
+      codec: DEFAULT_CODEC,
+      outerLr: topk ? DEFAULT_TOPK_OUTER_LR : DEFAULT_OUTER_LR,
+      outerMomentum: topk ? DEFAULT_TOPK_OUTER_MOMENTUM : DEFAULT_OUTER_MOMENTUM,
+      aggregator: DEFAULT_AGGREGATOR,
       lateRounds: DEFAULT_LATE_ROUNDS,
       outlierFactor: DEFAULT_OUTLIER_FACTOR,
       peerStaleMs: DEFAULT_PEER_STALE_MS,
@@ -637,7 +641,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   }
 
   private roundTimeout(innerMs: number): number {
-    return this.opts.roundTimeoutMs ?? Math.max(MIN_ROUND_TIMEOUT_MS, Math.min(30_000, 0.25 * innerMs));
+    return this.opts.roundTimeoutMs ?? defaultRoundTimeoutMs(innerMs);
   }
 
   /**

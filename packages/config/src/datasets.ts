@@ -1,12 +1,21 @@
 /**
- * The reference datasets that `enjambre data get` downloads: for each, its files with the canonical
+ * The reference datasets that a config can name (`data: {dataset: mnist}`) and `enjambre data get`
+ * downloads: for each, its files with the canonical
  * public URL, byte size and SHA-256 they are pinned to, and how the files load (a {@link DatasetSpec}
  * whose paths are file names inside the dataset's folder). Every file is verified against its pin
  * before it is kept, whatever its source (public URL, mirror folder or mirror URL).
  */
 import { createHash } from 'node:crypto';
-import { UnknownDatasetError } from './errors.ts';
-import type { CsvSpec, MnistSpec, TextSpec } from './spec.ts';
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { DatasetNotCachedError, UnknownDatasetError } from './errors.ts';
+
+/** How a registry dataset's files load: the data section of its format, with file names for paths. */
+export type RegistrySpec =
+  | { format: 'text'; path: string }
+  | { format: 'csv'; path: string; target: string }
+  | { format: 'mnist'; trainImages: string; trainLabels: string; testImages: string; testLabels: string };
 
 /** One file of a registry dataset. */
 export interface DatasetFile {
@@ -32,8 +41,8 @@ export interface RegistryDataset {
   title: string;
   /** Licence or terms, as stated by the origin. */
   license: string;
-  /** How the files load: the data package's spec, with paths relative to the dataset's folder. */
-  spec: TextSpec | MnistSpec | CsvSpec;
+  /** How the files load: the data section of its format, with paths relative to the dataset's folder. */
+  spec: RegistrySpec;
   files: readonly DatasetFile[];
 }
 
@@ -165,4 +174,83 @@ export function datasetSha256(dataset: RegistryDataset): string {
 /** Total size of the dataset's pinned files. */
 export function datasetBytes(dataset: RegistryDataset): number {
   return dataset.files.reduce((sum, f) => sum + f.bytes, 0);
+}
+
+/**
+ * The per-user cache folder: `$XDG_CACHE_HOME/enjambre`, else `~/.cache/enjambre`.
+ * Datasets live in its `datasets/` folder.
+ */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  // The XDG spec ignores relative paths.
+  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache');
+  return path.join(base, 'enjambre');
+}
+
+/** The folder that holds the datasets (`<dir>/<dataset>/<file>`): `<cache>/datasets`. */
+export function defaultDatasetsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(defaultCacheDir(env), 'datasets');
+}
+
+/** The command that downloads `name` into `dir` (the default folder needs no `--dir`). */
+export function dataGetCommand(name: string, dir?: string): string {
+  const custom = dir !== undefined && path.resolve(dir) !== defaultDatasetsDir();
+  return `enjambre data get ${name}${custom ? ` --dir ${dir}` : ''}`;
+}
+
+/** A dataset present in the cache. */
+export interface CachedDataset {
+  name: string;
+  /** The dataset's folder (the `baseDir` of `registryDataset(name).spec`). */
+  dir: string;
+  /** Absolute path of each file, by file name. */
+  files: Record<string, string>;
+}
+
+/** The accepted (size, SHA-256) pairs of a file: the pinned copy and, if any, what its URL serves. */
+export function acceptedCopies(file: DatasetFile): { bytes: number; sha256: string }[] {
+  return file.urlCopy ? [file, file.urlCopy] : [file];
+}
+
+/**
+ * The first file of the dataset that is not in `folder` with an accepted size, or undefined when all
+ * are there. Sizes only, no hashing: files only get there verified.
+ */
+function firstMissing(dataset: RegistryDataset, folder: string): string | undefined {
+  for (const file of dataset.files) {
+    const p = path.join(folder, file.name);
+    const s = statSync(p, { throwIfNoEntry: false });
+    if (!s?.isFile() || !acceptedCopies(file).some((a) => a.bytes === s.size)) return p;
+  }
+  return undefined;
+}
+
+/** Whether the dataset is fully in the cache (file sizes checked, not hashes). */
+export function isDatasetCached(name: string, options: { dir?: string } = {}): boolean {
+  const dataset = registryDataset(name);
+  const dir = options.dir ?? defaultDatasetsDir();
+  return firstMissing(dataset, path.join(dir, dataset.name)) === undefined;
+}
+
+/** The paths of a dataset's files in `folder`. */
+export function datasetFiles(dataset: RegistryDataset, folder: string): CachedDataset {
+  return {
+    name: dataset.name,
+    dir: folder,
+    files: Object.fromEntries(dataset.files.map((f) => [f.name, path.join(folder, f.name)])),
+  };
+}
+
+/**
+ * The cached files of `name`, without downloading anything (synchronous: config loading uses it).
+ * @throws DatasetNotCachedError naming the `enjambre data get` command when a file is missing.
+ */
+export function cachedDataset(name: string, options: { dir?: string } = {}): CachedDataset {
+  const dataset = registryDataset(name);
+  const dir = options.dir ?? defaultDatasetsDir();
+  const folder = path.join(dir, dataset.name);
+  const missing = firstMissing(dataset, folder);
+  if (missing !== undefined)
+    throw new DatasetNotCachedError(name, missing, dataGetCommand(name, options.dir));
+  return datasetFiles(dataset, folder);
 }

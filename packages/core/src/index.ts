@@ -1,0 +1,9 @@
+export {
+  AbortError,
+  EnjambreError,
+  type EnjambreErrorOptions,
+  InvalidOptionError,
+  isEnjambreError,
+  toError,
+} from './errors.ts';
+export { fmix32, hashString, hashWords, Rng } from './random.ts';
