@@ -21,7 +21,9 @@ describe('Rng', () => {
     const n = 100_000;
     for (let i = 0; i < n; i++) counts[rng.int(10)]++;
     const chi2 = counts.reduce((s, c) => s + (c - n / 10) ** 2 / (n / 10), 0);
-    expect(chi2).toBeLessThan(27.9); // p = 0.001 for 9 degrees of freedom
+    // p = 1e-6 for 9 degrees of freedom: a run with a fresh seed fails by chance once in a million,
+    // while one that draws a value 20% too often (chi2 ≈ 400 here) fails every time.
+    expect(chi2).toBeLessThan(45.0);
   });
 
   it('normal and exactNormal have mean 0 and variance 1; exactNormal is exact arithmetic', () => {
