@@ -71,6 +71,9 @@ describe('predict and generate with exported models', () => {
     const checkpoint = path.join(tmp, 'iris.safetensors');
     const trained = await runCli(['train', '--config', config, '--checkpoint', checkpoint, '--json']);
     expect(trained.code, trained.stderr).toBe(0);
+    const again = await runCli(['train', '--config', config, '--checkpoint', checkpoint]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/iris\.safetensors already exists: .*--resume.*--force/);
     const model = path.join(tmp, 'iris.onnx');
     const exported = await runCli(['export', '--checkpoint', checkpoint, '--out', model, '--json']);
     expect(exported.code, exported.stderr).toBe(0);

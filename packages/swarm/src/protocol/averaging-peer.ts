@@ -3,6 +3,7 @@ import { type CodecName, decodeTensors, ErrorFeedback, isCompressError } from '@
 import { aggregate } from '../averaging/aggregate.ts';
 import { anchorFingerprint } from '../averaging/fingerprint.ts';
 import { OuterNesterov } from '../averaging/outer.ts';
+import { InvalidOptionError } from '../errors.ts';
 import { TypedEventTarget } from '../events.ts';
 import type { GossipVerdict } from '../host.ts';
 import { sleep } from '../sleep.ts';
@@ -239,6 +240,24 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   snapshot() {
     const momentum = this.outer.state().find((s) => s.key === '')?.momentum ?? new Float32Array(this.total);
     return { round: this.roundNo, anchor: this.anchor, momentum };
+  }
+
+  /**
+   * Restores this peer's own saved state (round, anchor, outer momentum: a checkpoint) before
+   * {@link join}. A swarm that runs ahead still wins: join and the drift check re-sync from it.
+   * @throws InvalidOptionError when the state does not fit the shared parameters.
+   */
+  restore(state: { round: number; anchor: Float32Array; momentum: Float32Array }): void {
+    if (state.anchor.length !== this.total || state.momentum.length !== this.total)
+      throw new InvalidOptionError(
+        'restore',
+        `the state has ${state.anchor.length} anchor and ${state.momentum.length} momentum values, the shared parameters ${this.total}`,
+      );
+    if (!Number.isInteger(state.round) || state.round < 0)
+      throw new InvalidOptionError('restore', `round must be an integer ≥ 0, got ${state.round}`);
+    this.anchor = Float32Array.from(state.anchor);
+    this.outer.loadState([{ key: '', momentum: Float32Array.from(state.momentum) }]);
+    this.roundNo = state.round;
   }
 
   /**
