@@ -10,6 +10,7 @@ import { sleep } from '../sleep.ts';
 import type { SwarmMessageEvent, SwarmNode } from '../swarm-node.ts';
 import type { HardwareSummary, HeartbeatMessage, UpdateMessage } from '../wire.ts';
 import { AveragingError } from './errors.ts';
+import { retryWithBackoff } from './retry.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 
 /** A tensor that the swarm averages (personal, never-averaged parameters are not listed). */
@@ -138,9 +139,11 @@ const HEARTBEAT_INTERVAL_MS = 1_000;
 const STRAGGLER_STOP_FRACTION = 0.5;
 /** A peer heard from this recently counts as active even without a direct connection. */
 const RECENT_MS = 5_000;
-const RESYNC_ATTEMPTS = 5;
+/** Snapshot fetches tried before giving up (waits of 0.25, 0.5, 1, 2, 4, 4, 4 s between, ±25%). */
+const RESYNC_ATTEMPTS = 8;
+const RESYNC_BACKOFF_MS = 250;
+const RESYNC_MAX_BACKOFF_MS = 4_000;
 const LINGER_MS = 1_500;
-const RESYNC_RETRY_MS = 200;
 
 /**
  * One peer of the gossip-averaging protocol (DiLoCo rounds over gossipsub): trains H inner
@@ -704,15 +707,25 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     const quorum = Math.min(2, candidates.length);
     // The swarm's state moves on at every outer step: a fetch that straddles one sees the
     // snapshot change (or peers disagree for a moment), so try again a few times.
-    let result: Awaited<ReturnType<SwarmNode['fetchSnapshot']>> | undefined;
-    for (let attempt = 1; !result; attempt++) {
-      try {
-        result = await this.node.fetchSnapshot(candidates.slice(0, 3), { quorum, signal });
-      } catch (e) {
-        if (attempt >= RESYNC_ATTEMPTS || signal?.aborted) throw e;
-        await sleep(RESYNC_RETRY_MS * attempt, signal);
-      }
-    }
+    // Peers that are ahead now are the best sources for each new try (the first ones may have left).
+    const sources = () => {
+      const ahead = this.peersAhead();
+      return (ahead.length >= quorum ? ahead : candidates).slice(0, 3);
+    };
+    const result = await retryWithBackoff(
+      (attempt) =>
+        this.node.fetchSnapshot(attempt === 1 ? candidates.slice(0, 3) : sources(), { quorum, signal }),
+      {
+        attempts: RESYNC_ATTEMPTS,
+        baseMs: RESYNC_BACKOFF_MS,
+        maxMs: RESYNC_MAX_BACKOFF_MS,
+        signal,
+        onRetry: (e, attempt, waitMs) =>
+          this.emit('notice', {
+            message: `could not fetch the swarm's state (${(e as Error).message}); trying again in ${(waitMs / 1000).toFixed(1)} s (${attempt}/${RESYNC_ATTEMPTS})`,
+          }),
+      },
+    );
     const s = decodeSnapshot(result.bytes, this.total);
     const before = this.roundNo;
     this.anchor = s.anchor;
