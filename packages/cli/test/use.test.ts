@@ -145,6 +145,14 @@ describe('predict and generate with exported models', () => {
     const bad = await runCli(['predict', '--model', model, '--input', missing]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("'petal_length'");
+    const cell = path.join(tmp, 'cell.csv');
+    writeFileSync(
+      cell,
+      'sepal_length,sepal_width,petal_length,site,petal_width\n5.1,3.5,1.4,north,0.2\n5.0,wide,1.4,north,0.2\n',
+    );
+    const notNumber = await runCli(['predict', '--model', model, '--input', cell]);
+    expect(notNumber.code).toBe(1);
+    expect(notNumber.stderr).toMatch(/cell\.csv:3: column 'sepal_width' holds "wide"/);
   });
 
   it('generates text from a prompt with a char model', async () => {

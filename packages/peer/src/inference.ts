@@ -52,6 +52,9 @@ export async function loadExportedModel(file: string): Promise<LoadedExport> {
   return { runner, preprocessing };
 }
 
+/** A decimal number as a CSV cell writes it (what the data package accepts in training). */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /** The prediction for one CSV row. */
 export interface RowPrediction {
   /** 1-based line of the row in the file. */
@@ -97,8 +100,8 @@ export async function predictCsv(
       if (!missing.has(cell)) {
         if (c.kind === 'categorical') v = lookups[j]!.get(cell) ?? Number.NaN;
         else {
-          v = cell.trim() === '' ? Number.NaN : Number(cell);
-          if (Number.isNaN(v)) {
+          v = DECIMAL.test(cell) ? Number(cell) : Number.NaN;
+          if (!Number.isFinite(v)) {
             throw new CsvRowError(
               csvFile,
               table.lines[r],

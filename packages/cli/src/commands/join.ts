@@ -63,7 +63,7 @@ checkpoint and exits.
         minPeers: Number(values['min-peers']),
         resume: values.resume === true,
         signal,
-        onCheckpoint: (path, round) => progress.note(`round ${round}: checkpoint ${path}`),
+        onCheckpoint: (path, round) => progress.note(`checkpoint ${path} (round ${round})`),
         onListening: (addrs, id) => progress.note(`peer ${id}\nlistening on ${addrs.join(' ')}`),
         onNotice: (m) => progress.note(`note: ${m}`),
         onProgress: (p) => progress.update(`round ${p.round}  step ${p.steps}  loss ${p.loss.toFixed(4)}`),

@@ -139,8 +139,12 @@ const HEARTBEAT_INTERVAL_MS = 1_000;
 const STRAGGLER_STOP_FRACTION = 0.5;
 /** A peer heard from this recently counts as active even without a direct connection. */
 const RECENT_MS = 5_000;
-/** Snapshot fetches tried before giving up (waits of 0.25, 0.5, 1, 2, 4, 4, 4 s between, ±25%). */
-const RESYNC_ATTEMPTS = 8;
+/**
+ * Snapshot fetches a joiner tries before giving up (waits of 0.25, 0.5, 1, 2, 4, 4, 4 s, ±25%);
+ * a running peer re-syncing after drift tries fewer (it keeps training on its anchor meanwhile).
+ */
+const JOIN_SYNC_ATTEMPTS = 8;
+const DRIFT_SYNC_ATTEMPTS = 4;
 const RESYNC_BACKOFF_MS = 250;
 const RESYNC_MAX_BACKOFF_MS = 4_000;
 const LINGER_MS = 1_500;
@@ -289,7 +293,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       if (!this.peersAhead().length) return { joined: false, round: this.roundNo, from: [] };
     }
     try {
-      const from = await this.resync(this.peersAhead(), signal);
+      const from = await this.resync(this.peersAhead(), 'join', signal);
       return { joined: true, round: this.roundNo, from };
     } catch (e) {
       // The peers that were ahead left meanwhile: there is no running swarm to join.
@@ -692,7 +696,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
           : undefined;
     if (!from) return;
     try {
-      await this.resync(from, signal);
+      await this.resync(from, 'drift', signal);
     } catch (e) {
       // Peers that moved on mid-fetch (no two snapshots agree) are no reason to stop training:
       // stay on this anchor and try again at the next round's drift check.
@@ -703,26 +707,31 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
   }
 
-  private async resync(candidates: string[], signal?: AbortSignal): Promise<string[]> {
+  private async resync(
+    candidates: string[],
+    reason: 'join' | 'drift',
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     const quorum = Math.min(2, candidates.length);
+    const attempts = reason === 'join' ? JOIN_SYNC_ATTEMPTS : DRIFT_SYNC_ATTEMPTS;
     // The swarm's state moves on at every outer step: a fetch that straddles one sees the
-    // snapshot change (or peers disagree for a moment), so try again a few times.
-    // Peers that are ahead now are the best sources for each new try (the first ones may have left).
+    // snapshot change (or peers disagree for a moment), so try again. A joiner asks the peers
+    // ahead at each try (the first ones may have left).
     const sources = () => {
-      const ahead = this.peersAhead();
+      const ahead = reason === 'join' ? this.peersAhead() : [];
       return (ahead.length >= quorum ? ahead : candidates).slice(0, 3);
     };
     const result = await retryWithBackoff(
       (attempt) =>
         this.node.fetchSnapshot(attempt === 1 ? candidates.slice(0, 3) : sources(), { quorum, signal }),
       {
-        attempts: RESYNC_ATTEMPTS,
+        attempts,
         baseMs: RESYNC_BACKOFF_MS,
         maxMs: RESYNC_MAX_BACKOFF_MS,
         signal,
         onRetry: (e, attempt, waitMs) =>
           this.emit('notice', {
-            message: `could not fetch the swarm's state (${(e as Error).message}); trying again in ${(waitMs / 1000).toFixed(1)} s (${attempt}/${RESYNC_ATTEMPTS})`,
+            message: `could not fetch the swarm's state (${(e as Error).message}); trying again in ${(waitMs / 1000).toFixed(1)} s (${attempt}/${attempts})`,
           }),
       },
     );
