@@ -14,6 +14,7 @@ import {
   type SharedTensor,
 } from '@enjambre/swarm';
 import { PeerSetupError, ResumeError } from './errors.ts';
+import { OPTIMIZER_PREFIX, OUTER_PREFIX } from './export.ts';
 import { checkpointMetadata, checkpointTensors } from './local.ts';
 import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
 
@@ -252,7 +253,7 @@ export async function runSwarmPeer(
 }
 
 /** The checkpoint tensor of the outer optimizer's momentum (one vector over the shared parameters). */
-const OUTER_MOMENTUM = 'outer/momentum';
+const OUTER_MOMENTUM = `${OUTER_PREFIX}momentum`;
 
 function concatShared(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
@@ -295,7 +296,7 @@ async function loadSwarmCheckpoint(
   const params: Record<string, HostTensor> = {};
   const state: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(ck.tensors)) {
-    if (name.startsWith('optimizer/')) state[name.slice('optimizer/'.length)] = t;
+    if (name.startsWith(OPTIMIZER_PREFIX)) state[name.slice(OPTIMIZER_PREFIX.length)] = t;
     else if (name !== OUTER_MOMENTUM) params[name] = t;
   }
   setup.trainer.setParameters(params);
