@@ -235,4 +235,38 @@ describe('enjambre doctor', () => {
       'cannot read the config file: no such file',
     );
   });
+
+  it('loads the data as training does: a CSV that train rejects fails here with the same message', async () => {
+    const dir = path.join(tmp, 'csv');
+    mkdirSync(dir, { recursive: true });
+    const rows = Array.from(
+      { length: 40 },
+      (_, i) => `${Math.random().toFixed(3)},${(Math.random() * 9).toFixed(2)},${['x', 'y'][i % 2]}`,
+    );
+    writeFileSync(path.join(dir, 'rows.csv'), `width,height,kind\n${rows.join('\n')}\n`);
+    const config = (target: string) => {
+      const file = path.join(dir, `${target}.yaml`);
+      writeFileSync(
+        file,
+        `model: { kind: mlp, hidden: [4] }\ndata: { format: csv, path: rows.csv, target: ${target} }\ntraining: { maxSteps: 2 }\n`,
+      );
+      return file;
+    };
+    const bad = config('species');
+    const r = await runCli(['doctor', '--config', bad, '--json']);
+    expect(r.code).toBe(1);
+    const c = byId(JSON.parse(r.stdout).checks);
+    expect(c['data.path'].status).toBe('ok');
+    expect(c['data.load'].status).toBe('fail');
+    expect(c['data.load'].detail).toContain("'species'");
+    expect(c['data.load'].fix).toBeTruthy();
+    const train = await runCli(['train', '--config', bad]);
+    expect(train.code).toBe(1);
+    expect(train.stderr).toContain(c['data.load'].detail);
+
+    const good = await runCli(['doctor', '--config', config('kind'), '--json']);
+    const ok = byId(JSON.parse(good.stdout).checks)['data.load'];
+    expect(ok.status).toBe('ok');
+    expect(ok.detail).toMatch(/^32 training and 8 validation examples; mlp /);
+  });
 });

@@ -115,6 +115,8 @@ export const DEFAULT_ANNOUNCE: readonly string[] = [];
 export const DEFAULT_BOOTSTRAP: readonly string[] = [];
 /** Discover peers on the local network with mDNS. */
 export const DEFAULT_MDNS = true;
+/** Rounds between a swarm peer's checkpoints (0: only when it leaves). */
+export const DEFAULT_CHECKPOINT_EVERY_ROUNDS = 10;
 /** File name of the node's private key inside the work directory. */
 export const DEFAULT_IDENTITY_FILE_NAME = 'identity.key';
 /** Inner optimizer steps per averaging round (H). */

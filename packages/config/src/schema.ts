@@ -685,6 +685,14 @@ export const swarmSchema = z
       .describe(
         `This node's private key, created on first start. Default: <workDir>/${D.DEFAULT_IDENTITY_FILE_NAME}.`,
       ),
+    checkpointEveryRounds: nonNegativeInt()
+      .default(D.DEFAULT_CHECKPOINT_EVERY_ROUNDS)
+      .describe(
+        doc(
+          'Rounds between checkpoints of this peer (<workDir>/swarm-checkpoint.safetensors, written atomically; 0: only when it leaves). `join --resume` continues from it.',
+          D.DEFAULT_CHECKPOINT_EVERY_ROUNDS,
+        ),
+      ),
     averaging: averagingSchema.prefault({}),
   })
   .describe('Peer-to-peer networking and the averaging protocol.');

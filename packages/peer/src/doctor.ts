@@ -7,9 +7,12 @@ import { constants as fsConstants } from 'node:fs';
 import { access, open, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { type Config, ConfigError, loadConfig } from '@enjambre/config';
+import { type Config, ConfigError, loadConfig, trainingConfigHash } from '@enjambre/config';
+import { type DatasetInfo, type LoadedData, loadDataset } from '@enjambre/data';
+import { createModel } from '@enjambre/models';
 import { readSwarmKeyFile } from '@enjambre/swarm';
 import { type MachineReport, type ProbeMachineOptions, probeMachine } from './probe.ts';
+import { dataInfo, datasetSpec, modelSpec } from './setup.ts';
 
 /** Node.js release the project needs (the root package.json's `engines.node`). */
 export const MIN_NODE_VERSION = '20.10.0';
@@ -177,6 +180,38 @@ async function fileCheck(id: string, title: string, file: string, fix: string): 
     return { id, title, status: 'ok', detail: `${file} (${sizeText(st.size)})` };
   } catch (e) {
     return { id, title, status: 'fail', detail: `${file}: ${errnoText(e)}`, fix };
+  }
+}
+
+/**
+ * Loads the data and builds the model exactly as `train` and `join` do (the same functions), so
+ * that data the trainer would reject (a missing column, a bad cell, a model that does not fit the
+ * data) fail here with the trainer's own message.
+ */
+async function trainingDataCheck(config: Config, signal?: AbortSignal): Promise<DoctorCheck> {
+  const id = 'data.load';
+  const title = 'data and model load as training loads them';
+  let data: LoadedData<DatasetInfo> | undefined;
+  try {
+    data = await loadDataset(datasetSpec(config), { fieldPrefix: 'data', signal });
+    const model = createModel(modelSpec(config, trainingConfigHash(config)), dataInfo(data));
+    return {
+      id,
+      title,
+      status: 'ok',
+      detail: `${data.train.size} training and ${data.validation?.size ?? 0} validation examples; ${model.summary}`,
+    };
+  } catch (e) {
+    signal?.throwIfAborted();
+    return {
+      id,
+      title,
+      status: 'fail',
+      detail: (e as Error).message,
+      fix: 'fix the data file or the data and model sections of the config (`enjambre train` stops with this same error)',
+    };
+  } finally {
+    await data?.close();
   }
 }
 
@@ -478,6 +513,8 @@ async function configChecks(file: string, opts: DoctorOptions) {
       ),
     );
   }
+  const filesFound = checks.every((c) => c.status === 'ok');
+  if (filesFound) checks.push(await trainingDataCheck(config, opts.signal));
   checks.push(...(await listenChecks(config)));
   if (config.metrics.prometheusPort !== undefined) {
     checks.push(

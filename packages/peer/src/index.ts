@@ -2,6 +2,7 @@ export * from './doctor.ts';
 export * from './errors.ts';
 export * from './export.ts';
 export * from './gradcheck.ts';
+export * from './inference.ts';
 export * from './local.ts';
 export * from './local-swarm.ts';
 export * from './probe.ts';

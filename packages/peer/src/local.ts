@@ -31,6 +31,8 @@ export interface LocalTrainingOptions {
   checkpointPath?: string;
   /** Continue from the checkpoint at checkpointPath when it exists. */
   resume?: boolean;
+  /** Start afresh and overwrite an existing checkpoint at checkpointPath. Default false: refuse. */
+  overwrite?: boolean;
   onProgress?: (p: TrainProgress) => void;
   onEval?: (e: EvalReport) => void;
   onCheckpoint?: (path: string, step: number) => void;
@@ -63,6 +65,11 @@ export async function trainLocally(
   if (maxSteps === undefined)
     throw new PeerSetupError('set training.maxSteps in the config or pass --max-steps');
   const checkpoint = opts.checkpointPath ?? `${setup.config.node.workDir}/checkpoint.safetensors`;
+  if (!opts.resume && !opts.overwrite && existsSync(checkpoint)) {
+    throw new ResumeError(
+      `${checkpoint} already exists: continue training from it with --resume, or start afresh and overwrite it with --force`,
+    );
+  }
   let sampler = setup.sampler;
   if (opts.resume) sampler = (await resumeFrom(setup, checkpoint)) ?? sampler;
 

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { HostTensor } from '@enjambre/autograd';
 import { compileNamePatterns } from '@enjambre/config';
 import { startMetricsServer } from '@enjambre/inspector';
-import { writeCheckpoint } from '@enjambre/runtime';
+import { readCheckpoint, writeCheckpoint } from '@enjambre/runtime';
 import {
   AveragingPeer,
   createSwarmNode,
@@ -12,7 +13,8 @@ import {
   readSwarmKeyFile,
   type SharedTensor,
 } from '@enjambre/swarm';
-import { PeerSetupError } from './errors.ts';
+import { PeerSetupError, ResumeError } from './errors.ts';
+import { OPTIMIZER_PREFIX, OUTER_PREFIX } from './export.ts';
 import { checkpointMetadata, checkpointTensors } from './local.ts';
 import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
 
@@ -35,6 +37,18 @@ export interface SwarmRunOptions {
   onProgress?: (p: { round: number; steps: number; loss: number }) => void;
   /** Aborting ends the current round early, announces the departure and checkpoints. */
   signal?: AbortSignal;
+  /**
+   * Continue from this peer's swarm checkpoint when it exists (its round, anchor, outer momentum
+   * and inner optimizer state); a swarm running ahead still wins when joining. Default false.
+   */
+  resume?: boolean;
+  /** Called after each checkpoint is written. */
+  onCheckpoint?: (path: string, round: number) => void;
+}
+
+/** Where a swarm peer keeps its checkpoint. */
+export function swarmCheckpointPath(config: TrainingSetup['config']): string {
+  return `${config.node.workDir}/swarm-checkpoint.safetensors`;
 }
 
 export interface SwarmRunResult {
@@ -91,6 +105,11 @@ export async function runSwarmPeer(
     const shared: SharedTensor[] = compiled.params
       .filter((p) => !isLocal(p.name))
       .map((p) => ({ name: p.name, length: p.dims.reduce((a, b) => a * b, 1) }));
+    const checkpoint = swarmCheckpointPath(config);
+    // --- resume (join --resume): this peer's own last state, before the swarm is asked for its.
+    const resumed = opts.resume ? await loadSwarmCheckpoint(setup, checkpoint, s.runId) : undefined;
+    if (opts.resume && !resumed)
+      opts.onNotice?.(`no checkpoint at ${checkpoint} to resume from; starting afresh`);
     const params = () => trainer.parameters();
     const inner = innerTrainer(setup, shared);
     const peer = new AveragingPeer(
@@ -112,6 +131,34 @@ export async function runSwarmPeer(
         name: config.node.name,
       },
     );
+    if (resumed) {
+      const p = params();
+      peer.restore({
+        round: resumed.round,
+        anchor: concatShared(shared.map((t) => p[t.name].data as Float32Array)),
+        momentum: resumed.momentum,
+      });
+      opts.onNotice?.(`resumed from ${checkpoint} at round ${resumed.round}`);
+    }
+    // --- checkpoints: every swarm.checkpointEveryRounds rounds and on leaving, atomically.
+    const saveCheckpoint = async () => {
+      inner.loadShared(peer.anchorTensors());
+      await mkdir(config.node.workDir, { recursive: true });
+      const snapshot = peer.snapshot();
+      await writeCheckpoint(
+        checkpoint,
+        {
+          ...checkpointTensors(setup),
+          [OUTER_MOMENTUM]: { dtype: 'float32', dims: [snapshot.momentum.length], data: snapshot.momentum },
+        },
+        checkpointMetadata(setup, setup.sampler.state(), {
+          round: peer.round,
+          anchorHash: peer.anchorHash(),
+          runId: s.runId,
+        }),
+      );
+      opts.onCheckpoint?.(checkpoint, peer.round);
+    };
     peer.on('notice', (e) => opts.onNotice?.(e.message));
     peer.on('progress', (e) => opts.onProgress?.(e));
     let lastLoss: number | null = null;
@@ -172,24 +219,12 @@ export async function runSwarmPeer(
           ? await evaluateAnchor(config.training.evalBatches)
           : {};
       opts.onRound?.({ ...report, ...ev });
+      const every = s.checkpointEveryRounds;
+      if (every > 0 && peer.round % every === 0 && more()) await saveCheckpoint();
     }
     if (!aborted()) await peer.settle(5_000, opts.signal).catch(() => undefined);
     const final = await evaluateAnchor();
-    const checkpoint = `${config.node.workDir}/swarm-checkpoint.safetensors`;
-    await mkdir(config.node.workDir, { recursive: true });
-    const snapshot = peer.snapshot();
-    await writeCheckpoint(
-      checkpoint,
-      {
-        ...checkpointTensors(setup),
-        'outer/momentum': { dtype: 'float32', dims: [snapshot.momentum.length], data: snapshot.momentum },
-      },
-      checkpointMetadata(setup, setup.sampler.state(), {
-        round: peer.round,
-        anchorHash: peer.anchorHash(),
-        runId: s.runId,
-      }),
-    );
+    await saveCheckpoint();
     await peer.leave(aborted() ? 'interrupted' : 'finished');
     const t = node.traffic();
     return {
@@ -215,6 +250,59 @@ export async function runSwarmPeer(
     await metrics?.close().catch(() => undefined);
     await node.stop().catch(() => undefined);
   }
+}
+
+/** The checkpoint tensor of the outer optimizer's momentum (one vector over the shared parameters). */
+const OUTER_MOMENTUM = `${OUTER_PREFIX}momentum`;
+
+function concatShared(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Loads a swarm checkpoint of the same run and config into the trainer (parameters, inner
+ * optimizer state) and returns the protocol's part (round, outer momentum); undefined when absent.
+ */
+async function loadSwarmCheckpoint(
+  setup: TrainingSetup,
+  file: string,
+  runId: string,
+): Promise<{ round: number; momentum: Float32Array } | undefined> {
+  if (!existsSync(file)) return undefined;
+  const ck = await readCheckpoint(file);
+  if (ck.metadata.configHash !== setup.configHash) {
+    throw new ResumeError(
+      `${file} was written by a run with another model or training config (hash ${ck.metadata.configHash?.slice(0, 12)}…, this config ${setup.configHash.slice(0, 12)}…); move it away or join without --resume`,
+    );
+  }
+  if (ck.metadata.runId !== runId) {
+    throw new ResumeError(
+      `${file} belongs to swarm run ${ck.metadata.runId}, not ${runId}; move it away or join without --resume`,
+    );
+  }
+  const round = Number(ck.metadata.round);
+  const momentum = ck.tensors[OUTER_MOMENTUM];
+  if (!Number.isInteger(round) || round < 0 || momentum?.dtype !== 'float32') {
+    throw new ResumeError(
+      `${file} is not a swarm checkpoint (no round or ${OUTER_MOMENTUM}); it cannot resume a swarm peer`,
+    );
+  }
+  const params: Record<string, HostTensor> = {};
+  const state: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(ck.tensors)) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) state[name.slice(OPTIMIZER_PREFIX.length)] = t;
+    else if (name !== OUTER_MOMENTUM) params[name] = t;
+  }
+  setup.trainer.setParameters(params);
+  setup.trainer.setOptimizerState(state, Number(ck.metadata.step));
+  if (ck.metadata.sampler) setup.sampler.restore(JSON.parse(ck.metadata.sampler));
+  return { round, momentum: momentum.data as Float32Array };
 }
 
 /** Longest a single graph run may block the event loop while the node is in a swarm, ms. */

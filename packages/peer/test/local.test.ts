@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFromObject } from '@enjambre/config';
 import { setupTraining, trainLocally } from '@enjambre/peer';
@@ -41,6 +42,12 @@ describe('local training', () => {
     await first.data.close();
     expect(half.steps).toBe(15);
     const second = await setupTraining(textConfig(resumedDir));
+    // Neither resume nor overwrite: the checkpoint is left as it is.
+    const before = readFileSync(half.checkpoint!);
+    await expect(trainLocally(second, { maxSteps: 30 })).rejects.toThrow(
+      /already exists: continue training from it with --resume, or start afresh and overwrite it with --force/,
+    );
+    expect(readFileSync(half.checkpoint!).equals(before)).toBe(true);
     const rest = await trainLocally(second, { maxSteps: 30, resume: true });
     await second.data.close();
 

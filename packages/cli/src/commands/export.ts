@@ -14,7 +14,10 @@ export const exportCommand: Command = {
 
 Rebuilds the model from an Enjambre checkpoint (.safetensors), puts the trained weights in it and
 writes the forward graph in inference mode (Dropout off; no loss, gradients or optimizer state).
-Any onnxruntime (Python, C++, web, Node) runs the result.
+Any onnxruntime (Python, C++, web, Node) runs the result. Checkpoints of train, join and the demo
+all export. A model trained on CSV data takes the raw feature columns (standardisation and one-hot
+encoding are in the graph); one trained on text carries its vocabulary in the metadata
+(enjambre.preprocessing, described in docs/user-guide.md); predict and generate use them.
 
   --checkpoint  the checkpoint to export (required), e.g. .enjambre/checkpoint.safetensors
   --out         the .onnx file to write (required)
@@ -45,6 +48,15 @@ Any onnxruntime (Python, C++, web, Node) runs the result.
     if (r.step !== undefined) console.log(`trained for ${r.step} steps`);
     for (const v of r.inputs) console.log(`  input  ${v.name} ${v.dtype} ${shape(v.shape)}`);
     for (const v of r.outputs) console.log(`  output ${v.name} ${v.dtype} ${shape(v.shape)}`);
+    const p = r.preprocessing;
+    if (p?.format === 'csv')
+      console.log(
+        `takes the raw columns ${p.columns.map((c) => c.name).join(', ')} (standardised and one-hot encoded inside the graph): enjambre predict --model ${values.out} --input ROWS.csv`,
+      );
+    if (p?.format === 'text')
+      console.log(
+        `takes token ids of a ${p.vocab.kind} vocabulary (in the metadata): enjambre generate --model ${values.out} --prompt TEXT`,
+      );
     return 0;
   },
 };

@@ -53,6 +53,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'write a trained checkpoint as a plain .onnx inference model',
     load: async () => (await import('./export.ts')).exportCommand,
   },
+  predict: {
+    summary: 'predict the rows of a CSV file with an exported model',
+    load: async () => (await import('./predict.ts')).predict,
+  },
+  generate: {
+    summary: 'continue a prompt with an exported text model',
+    load: async () => (await import('./generate.ts')).generate,
+  },
   data: {
     summary: 'list and download the reference datasets',
     load: async () => (await import('./data.ts')).data,

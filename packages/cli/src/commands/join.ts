@@ -1,17 +1,20 @@
 import { loadConfig } from '@enjambre/config';
 import { runSwarmPeer, setupTraining } from '@enjambre/peer';
 import { printJsonLine, UsageError } from '../output.ts';
+import { surviveClosedOutput } from '../pipes.ts';
 import { bytes, interruptSignal, ProgressLine } from '../progress.ts';
 import type { Command } from './command.ts';
 
 export const join: Command = {
   name: 'join',
-  usage: `Usage: enjambre join --config FILE [--max-rounds N] [--bootstrap ADDR]... [--listen ADDR]... [--json]
+  usage: `Usage: enjambre join --config FILE [--max-rounds N] [--bootstrap ADDR]... [--listen ADDR]... [--resume] [--json]
 
 Joins the swarm of the config's swarm.runId: takes the running swarm's state from peers whose
 snapshots agree (or starts it), then trains rounds of swarm.averaging.innerSteps local steps,
 exchanging compressed updates with the other peers. Shows round, loss, peers and traffic.
-Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
+Writes a checkpoint (<node.workDir>/swarm-checkpoint.safetensors) every
+swarm.checkpointEveryRounds rounds; Ctrl-C (or SIGTERM) announces the departure, writes a
+checkpoint and exits.
 
   --config       the node's config file (required)
   --max-rounds   stop after this round of the swarm (default: run until stopped)
@@ -19,6 +22,8 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
   --listen       a listen multiaddr; replaces swarm.listen; repeatable
   --min-peers N  when no swarm runs yet, wait (up to 60 s) until N peers, this one included, are
                  seen before the first round, so that peers started together begin together
+  --resume       continue from this node's swarm checkpoint when it exists (round, weights,
+                 optimizer state), then catch up with the swarm if it has moved on
   --json         print a final JSON line on stdout`,
   options: {
     config: { type: 'string' },
@@ -26,6 +31,7 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
     bootstrap: { type: 'string', multiple: true },
     listen: { type: 'string', multiple: true },
     'min-peers': { type: 'string', default: '1' },
+    resume: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
   async run(values) {
@@ -34,6 +40,7 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
     if (maxRounds !== undefined && (!Number.isInteger(maxRounds) || maxRounds < 1)) {
       throw new UsageError(`--max-rounds must be a positive integer, got ${values['max-rounds']}`);
     }
+    surviveClosedOutput();
     const progress = new ProgressLine();
     const signal = interruptSignal((sig) =>
       progress.note(`${sig}: leaving the swarm and writing a checkpoint…`),
@@ -54,7 +61,9 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
         bootstrap: values.bootstrap as string[] | undefined,
         listen: values.listen as string[] | undefined,
         minPeers: Number(values['min-peers']),
+        resume: values.resume === true,
         signal,
+        onCheckpoint: (path, round) => progress.note(`checkpoint ${path} (round ${round})`),
         onListening: (addrs, id) => progress.note(`peer ${id}\nlistening on ${addrs.join(' ')}`),
         onNotice: (m) => progress.note(`note: ${m}`),
         onProgress: (p) => progress.update(`round ${p.round}  step ${p.steps}  loss ${p.loss.toFixed(4)}`),

@@ -1,12 +1,13 @@
 import { loadConfig } from '@enjambre/config';
 import { setupTraining, trainLocally } from '@enjambre/peer';
 import { printJsonLine, UsageError } from '../output.ts';
+import { surviveClosedOutput } from '../pipes.ts';
 import { bar, duration, interruptSignal, ProgressLine } from '../progress.ts';
 import type { Command } from './command.ts';
 
 export const train: Command = {
   name: 'train',
-  usage: `Usage: enjambre train --config FILE [--max-steps N] [--resume] [--json]
+  usage: `Usage: enjambre train --config FILE [--max-steps N] [--resume | --force] [--json]
 
 Trains the config's model on its local data with the config's optimizer: a progress line
 (step, loss, samples/s, ETA), periodic validation, checkpoints in safetensors format.
@@ -16,20 +17,26 @@ Ctrl-C stops after the current step group and writes a checkpoint.
   --max-steps   optimizer steps in total (default: training.maxSteps of the config)
   --checkpoint  checkpoint file (default: <node.workDir>/checkpoint.safetensors)
   --resume      continue from the checkpoint when it exists (same model and config)
+  --force       start afresh and overwrite the checkpoint when it exists (without --resume
+                or --force, train refuses to overwrite an existing checkpoint)
   --json        print a final JSON line on stdout`,
   options: {
     config: { type: 'string' },
     'max-steps': { type: 'string' },
     checkpoint: { type: 'string' },
     resume: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
   async run(values) {
     if (typeof values.config !== 'string') throw new UsageError('train needs --config FILE');
+    if (values.resume && values.force)
+      throw new UsageError('--resume continues the checkpoint and --force overwrites it: give one of them');
     const maxSteps = values['max-steps'] === undefined ? undefined : Number(values['max-steps']);
     if (maxSteps !== undefined && (!Number.isInteger(maxSteps) || maxSteps < 1)) {
       throw new UsageError(`--max-steps must be a positive integer, got ${values['max-steps']}`);
     }
+    surviveClosedOutput();
     const progress = new ProgressLine();
     const signal = interruptSignal((sig) =>
       progress.note(`${sig}: finishing the current steps and writing a checkpoint…`),
@@ -47,6 +54,7 @@ Ctrl-C stops after the current step group and writes a checkpoint.
         maxSteps,
         checkpointPath: values.checkpoint as string | undefined,
         resume: values.resume === true,
+        overwrite: values.force === true,
         signal,
         onProgress: (p) => {
           const total = p.maxSteps ?? p.step;

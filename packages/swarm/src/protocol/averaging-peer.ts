@@ -13,12 +13,14 @@ import {
 import { aggregate } from '../averaging/aggregate.ts';
 import { anchorFingerprint } from '../averaging/fingerprint.ts';
 import { OuterNesterov } from '../averaging/outer.ts';
+import { InvalidOptionError } from '../errors.ts';
 import { TypedEventTarget } from '../events.ts';
 import type { GossipVerdict } from '../host.ts';
 import { sleep } from '../sleep.ts';
 import type { SwarmMessageEvent, SwarmNode } from '../swarm-node.ts';
 import type { HardwareSummary, HeartbeatMessage, UpdateMessage } from '../wire.ts';
 import { AveragingError } from './errors.ts';
+import { retryWithBackoff } from './retry.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 
 /** A tensor that the swarm averages (personal, never-averaged parameters are not listed). */
@@ -141,9 +143,15 @@ const HEARTBEAT_INTERVAL_MS = 1_000;
 const STRAGGLER_STOP_FRACTION = 0.5;
 /** A peer heard from this recently counts as active even without a direct connection. */
 const RECENT_MS = 5_000;
-const RESYNC_ATTEMPTS = 5;
+/**
+ * Snapshot fetches a joiner tries before giving up (waits of 0.25, 0.5, 1, 2, 4, 4, 4 s, ±25%);
+ * a running peer re-syncing after drift tries fewer (it keeps training on its anchor meanwhile).
+ */
+const JOIN_SYNC_ATTEMPTS = 8;
+const DRIFT_SYNC_ATTEMPTS = 4;
+const RESYNC_BACKOFF_MS = 250;
+const RESYNC_MAX_BACKOFF_MS = 4_000;
 const LINGER_MS = 1_500;
-const RESYNC_RETRY_MS = 200;
 
 /**
  * One peer of the gossip-averaging protocol (DiLoCo rounds over gossipsub): trains H inner
@@ -246,6 +254,24 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   }
 
   /**
+   * Restores this peer's own saved state (round, anchor, outer momentum: a checkpoint) before
+   * {@link join}. A swarm that runs ahead still wins: join and the drift check re-sync from it.
+   * @throws InvalidOptionError when the state does not fit the shared parameters.
+   */
+  restore(state: { round: number; anchor: Float32Array; momentum: Float32Array }): void {
+    if (state.anchor.length !== this.total || state.momentum.length !== this.total)
+      throw new InvalidOptionError(
+        'restore',
+        `the state has ${state.anchor.length} anchor and ${state.momentum.length} momentum values, the shared parameters ${this.total}`,
+      );
+    if (!Number.isInteger(state.round) || state.round < 0)
+      throw new InvalidOptionError('restore', `round must be an integer ≥ 0, got ${state.round}`);
+    this.anchor = Float32Array.from(state.anchor);
+    this.outer.loadState([{ key: '', momentum: Float32Array.from(state.momentum) }]);
+    this.roundNo = state.round;
+  }
+
+  /**
    * Joins: listens briefly for a running swarm; if one is ahead of round 0, takes its state
    * from two or three peers whose snapshots agree. Otherwise starts from the initial anchor.
    */
@@ -271,7 +297,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       if (!this.peersAhead().length) return { joined: false, round: this.roundNo, from: [] };
     }
     try {
-      const from = await this.resync(this.peersAhead(), signal);
+      const from = await this.resync(this.peersAhead(), 'join', signal);
       return { joined: true, round: this.roundNo, from };
     } catch (e) {
       // The peers that were ahead left meanwhile: there is no running swarm to join.
@@ -674,7 +700,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
           : undefined;
     if (!from) return;
     try {
-      await this.resync(from, signal);
+      await this.resync(from, 'drift', signal);
     } catch (e) {
       // Peers that moved on mid-fetch (no two snapshots agree) are no reason to stop training:
       // stay on this anchor and try again at the next round's drift check.
@@ -685,19 +711,34 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
   }
 
-  private async resync(candidates: string[], signal?: AbortSignal): Promise<string[]> {
+  private async resync(
+    candidates: string[],
+    reason: 'join' | 'drift',
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     const quorum = Math.min(2, candidates.length);
+    const attempts = reason === 'join' ? JOIN_SYNC_ATTEMPTS : DRIFT_SYNC_ATTEMPTS;
     // The swarm's state moves on at every outer step: a fetch that straddles one sees the
-    // snapshot change (or peers disagree for a moment), so try again a few times.
-    let result: Awaited<ReturnType<SwarmNode['fetchSnapshot']>> | undefined;
-    for (let attempt = 1; !result; attempt++) {
-      try {
-        result = await this.node.fetchSnapshot(candidates.slice(0, 3), { quorum, signal });
-      } catch (e) {
-        if (attempt >= RESYNC_ATTEMPTS || signal?.aborted) throw e;
-        await sleep(RESYNC_RETRY_MS * attempt, signal);
-      }
-    }
+    // snapshot change (or peers disagree for a moment), so try again. A joiner asks the peers
+    // ahead at each try (the first ones may have left).
+    const sources = () => {
+      const ahead = reason === 'join' ? this.peersAhead() : [];
+      return (ahead.length >= quorum ? ahead : candidates).slice(0, 3);
+    };
+    const result = await retryWithBackoff(
+      (attempt) =>
+        this.node.fetchSnapshot(attempt === 1 ? candidates.slice(0, 3) : sources(), { quorum, signal }),
+      {
+        attempts,
+        baseMs: RESYNC_BACKOFF_MS,
+        maxMs: RESYNC_MAX_BACKOFF_MS,
+        signal,
+        onRetry: (e, attempt, waitMs) =>
+          this.emit('notice', {
+            message: `could not fetch the swarm's state (${(e as Error).message}); trying again in ${(waitMs / 1000).toFixed(1)} s (${attempt}/${attempts})`,
+          }),
+      },
+    );
     const s = decodeSnapshot(result.bytes, this.total);
     const before = this.roundNo;
     this.anchor = s.anchor;
