@@ -315,3 +315,22 @@ describe('snapshots: validated in every field before anything is adopted', () =>
     expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 4), 64)).toThrow(/size does not match/);
   });
 });
+
+describe('round book after a re-sync', () => {
+  it('keeps the updates already received for the new round and later, and forgets older history', () => {
+    const book = new RoundBook(2);
+    book.enter(0, H('anchor-0'));
+    book.enter(4, H('anchor-4'));
+    expect(book.offer(contribution('a', 6, randomVector(8, 1)))).toBe('accepted');
+    expect(book.offer(contribution('b', 3, randomVector(8, 2), { anchorHash: H('anchor-3') }))).toBe(
+      'wrong-anchor',
+    );
+    expect(book.offer(contribution('c', 4, randomVector(8, 2), { anchorHash: H('anchor-4') }))).toBe(
+      'accepted',
+    );
+    book.reset(6, H('anchor-6'));
+    expect(book.has(6, 'a')).toBe(true);
+    expect(book.has(4, 'c')).toBe(false);
+    expect(book.close(6, []).contributions.map((c) => c.sender)).toEqual(['a']);
+  });
+});

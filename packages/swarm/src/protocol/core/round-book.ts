@@ -68,12 +68,15 @@ export class RoundBook {
     this.late = this.late.filter((c) => c.round >= round - this.lateRounds || c.foldAt !== undefined);
   }
 
-  /** After a re-sync: nothing held is about the new anchor. */
+  /**
+   * After a re-sync to `round`: late updates and anchors of earlier rounds are about another history and go;
+   * updates already received for `round` and later stay (they are checked against the new anchor at close).
+   */
   reset(round: number, anchorHash: string): void {
     this.anchors.clear();
-    this.senders.clear();
-    this.pending.clear();
     this.late = [];
+    for (const r of [...this.senders.keys()]) if (r < round) this.senders.delete(r);
+    for (const r of [...this.pending.keys()]) if (r < round) this.pending.delete(r);
     this.enter(round, anchorHash);
   }
 
