@@ -563,6 +563,20 @@ export const averagingSchema = z
           D.DEFAULT_INLINE_MAX_BYTES,
         ),
       ),
+    maxSamplesPerUpdate: positiveInt()
+      .optional()
+      .describe(
+        "A peer's claimed sample count weighs at most this much in aggregation. Default: no fixed cap (claims are capped at 2 × the median claim).",
+      ),
+    maxRoundsAhead: positiveInt()
+      .max(1000)
+      .default(D.DEFAULT_MAX_ROUNDS_AHEAD)
+      .describe(
+        doc(
+          'Claims of peers to be more than this many rounds ahead are ignored (a swarm moves to another state only when a strict majority of the active peers vouch for it).',
+          D.DEFAULT_MAX_ROUNDS_AHEAD,
+        ),
+      ),
     localParams: z
       .array(namePattern())
       .default([...D.DEFAULT_LOCAL_PARAMS])
@@ -617,6 +631,18 @@ export const swarmSchema = z
       .optional()
       .describe(
         `This node's private key, created on first start. Default: <workDir>/${D.DEFAULT_IDENTITY_FILE_NAME}.`,
+      ),
+    maxConnections: positiveInt()
+      .default(D.DEFAULT_MAX_CONNECTIONS)
+      .describe(doc('Most open connections of this node.', D.DEFAULT_MAX_CONNECTIONS)),
+    maxConnectionsPerIp: positiveInt()
+      .default(D.DEFAULT_MAX_CONNECTIONS_PER_IP)
+      .describe(doc('Most connections from one remote IP address.', D.DEFAULT_MAX_CONNECTIONS_PER_IP)),
+    allowPrivateAddresses: z
+      .boolean()
+      .optional()
+      .describe(
+        'Whether loopback and private-range addresses that peers gossip about themselves are dialled. Default: loopback when this node listens on loopback; private ranges when it listens on one or mDNS is on.',
       ),
     averaging: averagingSchema.prefault({}),
   })

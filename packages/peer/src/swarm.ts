@@ -77,6 +77,9 @@ export async function runSwarmPeer(
     mdns: s.mdns,
     swarmKey: s.swarmKeyFile ? await readSwarmKeyFile(s.swarmKeyFile) : undefined,
     inlineThresholdBytes: s.averaging.inlineMaxBytes,
+    maxConnections: s.maxConnections,
+    maxConnectionsPerIp: s.maxConnectionsPerIp,
+    allowPrivateAddrs: s.allowPrivateAddresses,
     // Listeners go on before the first dial: a refusal can happen during start().
     start: false,
   });
@@ -106,6 +109,8 @@ export async function runSwarmPeer(
         outerMomentum: s.averaging.outerMomentum,
         aggregator: s.averaging.aggregator,
         roundTimeoutMs: s.averaging.roundTimeoutMs,
+        maxSamplesPerUpdate: s.averaging.maxSamplesPerUpdate,
+        maxRoundsAhead: s.averaging.maxRoundsAhead,
         joinWaitMs: opts.joinWaitMs,
         minPeers: opts.minPeers,
         hardware: { provider: setup.provider, deviceName: cpus()[0]?.model ?? 'cpu', cores: cpus().length },
