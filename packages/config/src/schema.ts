@@ -566,7 +566,7 @@ export const averagingSchema = z
     maxSamplesPerUpdate: positiveInt()
       .optional()
       .describe(
-        "A peer's claimed sample count weighs at most this much in aggregation. Default: no fixed cap (claims are capped at 2 × the median claim).",
+        "A peer's claimed sample count weighs at most this much in aggregation. Default: no fixed cap (no claim weighs more than the median claim of its round).",
       ),
     maxRoundsAhead: positiveInt()
       .max(1000)

@@ -83,7 +83,7 @@ export interface AveragingOptions {
   minPeers?: number;
   /** Longest wait for `minPeers`, ms. Default 60 s. */
   minPeersTimeoutMs?: number;
-  /** A claimed sample count weighs at most this much in aggregation. Default: no fixed cap (4 × the median claim). */
+  /** A claimed sample count weighs at most this much in aggregation. Default: no fixed cap (at most the median claim). */
   maxSamplesPerUpdate?: number;
   /** Claims of rounds more than this far ahead of this peer are ignored. Default 10. */
   maxRoundsAhead?: number;

@@ -12,7 +12,8 @@ export const DEFAULT_LATE_ROUNDS = 2;
 /** Default: updates whose norm exceeds this multiple of the round's median norm are dropped. */
 export const DEFAULT_OUTLIER_FACTOR = 10;
 /**
- * Default: a claimed sample count weighs at most this multiple of the (lower) median claim. Honest peers differ
- * by about this much (a straggler stops half-way); a claim of 2⁵³ samples weighs no more than that.
+ * Default: a claimed sample count weighs at most this multiple of the (lower) median claim. At 1, no claim
+ * outweighs the median one: two colluding peers claiming 2⁵³ samples each weigh as two honest ones (at 2 they
+ * reversed the aggregate of 6 honest sign updates in simulation). A straggler's smaller claim still weighs less.
  */
-export const DEFAULT_MAX_CLAIM_RATIO = 2;
+export const DEFAULT_MAX_CLAIM_RATIO = 1;
