@@ -21,7 +21,7 @@ import {
   MAX_ROUND,
 } from './core/limits.ts';
 import { Membership } from './core/membership.ts';
-import { type Contribution, RoundBook } from './core/round-book.ts';
+import { type Contribution, RoundBook, sortByRoundAndSender } from './core/round-book.ts';
 import type { AveragingTransport } from './core/transport.ts';
 import { updateSizeBound } from './core/update-bound.ts';
 import { AveragingError } from './errors.ts';
@@ -486,7 +486,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
    */
   private closeRound(r: number, own: Contribution | undefined, ownIsLate = false) {
     const { contributions: base } = this.book.close(r, []);
-    const withOwn = own ? sortContributions([own, ...base]) : base;
+    const withOwn = own ? sortByRoundAndSender([own, ...base]) : base;
     const variants = own === undefined ? [base] : ownIsLate ? [base, withOwn] : [withOwn, base];
     const target = this.majorityClaim(r + 1);
     const momentum = this.outer.state();
@@ -554,6 +554,22 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     };
   }
 
+  /** The anchor hash closing round `r` from what this peer holds (without its own update) would give. */
+  private previewAnchorHash(r: number): string {
+    const cs = this.book.peek(r);
+    if (cs.length === 0) return this.anchorHashValue;
+    const momentum = this.outer.state();
+    const res = combine(cs, {
+      aggregator: this.opts.aggregator,
+      outlierFactor: this.opts.outlierFactor,
+      maxSamples: this.opts.maxSamplesPerUpdate,
+    });
+    const candidate = this.anchor.slice();
+    this.outer.step(candidate, res.values);
+    this.outer.loadState(momentum);
+    return anchorHashOf(candidate);
+  }
+
   /** The anchor hash a strict majority of the other active peers claim for `round`, if any. */
   private majorityClaim(round: number): string | undefined {
     const input = this.voteInput(false);
@@ -583,6 +599,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       if (ahead === undefined) return closed;
       const r = this.roundNo;
       if (!ahead.every((id) => this.book.hasOnAnchor(r, id))) return closed;
+      // Claims of being ahead are only claims: close the round only when what this peer holds gives
+      // the anchor that a strict majority of the others claim for the next round.
+      const target = this.majorityClaim(r + 1);
+      if (target === undefined || this.previewAnchorHash(r) !== target) return closed;
       const got = this.book.receivedFor(r).length;
       this.closeRound(r, undefined);
       closed++;

@@ -334,3 +334,17 @@ describe('round book after a re-sync', () => {
     expect(book.close(6, []).contributions.map((c) => c.sender)).toEqual(['a']);
   });
 });
+
+describe('round book preview', () => {
+  it('peek shows what close would aggregate and changes nothing', () => {
+    const book = new RoundBook(2);
+    book.enter(2, H('anchor-2'));
+    book.offer(contribution('b', 2, randomVector(8, 1)));
+    book.offer(contribution('a', 2, randomVector(8, 2)));
+    book.offer(contribution('x', 2, randomVector(8, 3), { anchorHash: H('elsewhere') }));
+    const peeked = book.peek(2).map((c) => c.sender);
+    expect(peeked).toEqual(['a', 'b']);
+    expect(book.peek(2).map((c) => c.sender)).toEqual(peeked);
+    expect(book.close(2, []).contributions.map((c) => c.sender)).toEqual(peeked);
+  });
+});

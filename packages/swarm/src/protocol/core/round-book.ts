@@ -132,6 +132,15 @@ export class RoundBook {
     this.late.push(own);
   }
 
+  /** What {@link close} would aggregate for round `r` (without `own`), leaving the book as it is. */
+  peek(r: number): Contribution[] {
+    const anchor = this.anchors.get(r);
+    return sortByRoundAndSender([
+      ...this.receivedFor(r).filter((c) => c.anchorHash === anchor),
+      ...this.late.filter((c) => (c.foldAt ?? r) === r),
+    ]);
+  }
+
   /**
    * Closes round `r`: its updates (those started from another anchor than this peer's dropped), `own` if
    * given, and the late ones due, in a canonical order (peers that aggregate the same updates get bit-identical
@@ -144,9 +153,18 @@ export class RoundBook {
     const due = this.late.filter((c) => (c.foldAt ?? r) === r);
     this.late = this.late.filter((c) => (c.foldAt ?? r) > r);
     this.pending.delete(r);
-    const contributions = [...own, ...received.filter((c) => c.anchorHash === anchor), ...due].sort(
-      (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
-    );
+    const contributions = sortByRoundAndSender([
+      ...own,
+      ...received.filter((c) => c.anchorHash === anchor),
+      ...due,
+    ]);
     return { contributions, wrongAnchor };
   }
+}
+
+/** The canonical order of a round's contributions: by round, then sender. */
+export function sortByRoundAndSender(cs: Contribution[]): Contribution[] {
+  return [...cs].sort(
+    (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
+  );
 }
