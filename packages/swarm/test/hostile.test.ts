@@ -217,7 +217,7 @@ describe('one hostile peer cannot steer the swarm', { timeout: 60_000 }, () => {
     expect(a.notices.some((n) => /second update/.test(n))).toBe(true);
   });
 
-  it('a peer that heartbeats but never sends an update stalls one round at most (before: every round)', async () => {
+  it('a peer that heartbeats but never sends an update stalls two rounds at most (before: every round)', async () => {
     const { runId, compatHash, a, b } = await swarm();
     const x = await startNode({ runId, compatHash, bootstrap: a.node.multiaddrs() });
     every(200, () => attackerHeartbeat(x, a.peer.round, a.peer.anchorTensors()[0]));
@@ -226,7 +226,7 @@ describe('one hostile peer cannot steer the swarm', { timeout: 60_000 }, () => {
     await waitFor(() => a.peer.knownPeers().includes(x.peerId), 5000, 'the idle peer to be heard');
     await runRounds([a, b], 5);
     expect(
-      waits.slice(1).every((w) => w < 1000),
+      waits.slice(2).every((w) => w < 1000),
       `waits ${waits}`,
     ).toBe(true);
   });

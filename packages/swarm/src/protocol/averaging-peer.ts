@@ -599,10 +599,10 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       if (ahead === undefined) return closed;
       const r = this.roundNo;
       if (!ahead.every((id) => this.book.hasOnAnchor(r, id))) return closed;
-      // Claims of being ahead are only claims: close the round only when what this peer holds gives
-      // the anchor that a strict majority of the others claim for the next round.
+      // Claims of being ahead are only claims: when a strict majority of the others claim an anchor
+      // for the next round, close the round only if what this peer holds gives that anchor.
       const target = this.majorityClaim(r + 1);
-      if (target === undefined || this.previewAnchorHash(r) !== target) return closed;
+      if (target !== undefined && this.previewAnchorHash(r) !== target) return closed;
       const got = this.book.receivedFor(r).length;
       this.closeRound(r, undefined);
       closed++;
@@ -886,13 +886,6 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       this.wake = done;
     });
   }
-}
-
-/** The canonical order of a round's contributions (round, then sender). */
-function sortContributions(cs: Contribution[]): Contribution[] {
-  return [...cs].sort(
-    (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
-  );
 }
 
 function concat(parts: Float32Array[], total: number): Float32Array {

@@ -127,8 +127,9 @@ export class Membership {
 
   /**
    * The peers round `myRound` waits for: the active ones that sent an update for one of the last few rounds
-   * (by round number, not by arrival, so that peers agree), or that were first heard of in this round.
-   * A peer that only heartbeats is waited for once; a slow peer that keeps sending late is still waited for.
+   * (by round number, not by arrival, so that peers agree), or that were first heard of in this round or the
+   * last (a newcomer's first update may come a round late).
+   * A peer that only heartbeats is waited for two rounds; a slow peer that keeps sending late is still waited for.
    */
   expected(now: number, myRound: number, connected: ReadonlySet<string>): string[] {
     const since = myRound - this.opts.lateRounds - 1;
@@ -136,7 +137,7 @@ export class Membership {
       const p = this.peers.get(id);
       return (
         p !== undefined &&
-        ((p.lastUpdateRound >= 0 && p.lastUpdateRound >= since) || p.firstSeenAt >= myRound)
+        ((p.lastUpdateRound >= 0 && p.lastUpdateRound >= since) || p.firstSeenAt >= myRound - 1)
       );
     });
   }
