@@ -162,6 +162,12 @@ export function defaultRoundTimeoutMs(innerPhaseMs: number): number {
  * (docs/swarm-benchmarks.md); by hash, 1.4 times.
  */
 export const DEFAULT_INLINE_MAX_BYTES = 16_384;
+/** Claims of rounds more than this far ahead of a peer are ignored (no vote, no catch-up). */
+export const DEFAULT_MAX_ROUNDS_AHEAD = 10;
+/** Most open connections of a node. */
+export const DEFAULT_MAX_CONNECTIONS = 64;
+/** Most connections from one remote IP address (loopback exempt in a local swarm). */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 8;
 /** Parameters trained but never averaged. */
 export const DEFAULT_LOCAL_PARAMS: readonly string[] = [];
 

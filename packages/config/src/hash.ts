@@ -56,7 +56,13 @@ export function trainingConfigFingerprint(config: Config): Record<string, unknow
     case 'mnist':
       break;
   }
-  const { roundTimeoutMs: _timeout, inlineMaxBytes: _inline, ...averaging } = swarm.averaging;
+  // Local policies (how long to wait, what goes inline, which claims to believe) need not agree.
+  const {
+    roundTimeoutMs: _timeout,
+    inlineMaxBytes: _inline,
+    maxRoundsAhead: _ahead,
+    ...averaging
+  } = swarm.averaging;
   return {
     version: TRAINING_CONFIG_HASH_VERSION,
     model: sharedModel,

@@ -98,7 +98,7 @@ export function defaultsDoc(): string {
     '`# yaml-language-server: $schema=<path to enjambre.schema.json>` on the first line of the file.',
     '',
     'Peers of one run must agree on the model, the optimizer and schedule, gradient clipping, the averaging',
-    'settings (except `roundTimeoutMs` and `inlineMaxBytes`) and the data format and task: a hash of these',
+    'settings (except `roundTimeoutMs`, `inlineMaxBytes` and `maxRoundsAhead`) and the data format and task: a hash of these',
     '(`trainingConfigHash`) travels with every message, and a peer with a different hash is refused.',
     '',
   ];

@@ -630,6 +630,20 @@ export const averagingSchema = z
           D.DEFAULT_INLINE_MAX_BYTES,
         ),
       ),
+    maxSamplesPerUpdate: positiveInt()
+      .optional()
+      .describe(
+        "A peer's claimed sample count weighs at most this much in aggregation. Default: no fixed cap (no claim weighs more than the median claim of its round).",
+      ),
+    maxRoundsAhead: positiveInt()
+      .max(1000)
+      .default(D.DEFAULT_MAX_ROUNDS_AHEAD)
+      .describe(
+        doc(
+          'Claims of peers to be more than this many rounds ahead are ignored (a swarm moves to another state only when a strict majority of the active peers vouch for it).',
+          D.DEFAULT_MAX_ROUNDS_AHEAD,
+        ),
+      ),
     localParams: z
       .array(namePattern())
       .default([...D.DEFAULT_LOCAL_PARAMS])
@@ -692,6 +706,18 @@ export const swarmSchema = z
           'Rounds between checkpoints of this peer (<workDir>/swarm-checkpoint.safetensors, written atomically; 0: only when it leaves). `join --resume` continues from it.',
           D.DEFAULT_CHECKPOINT_EVERY_ROUNDS,
         ),
+      ),
+    maxConnections: positiveInt()
+      .default(D.DEFAULT_MAX_CONNECTIONS)
+      .describe(doc('Most open connections of this node.', D.DEFAULT_MAX_CONNECTIONS)),
+    maxConnectionsPerIp: positiveInt()
+      .default(D.DEFAULT_MAX_CONNECTIONS_PER_IP)
+      .describe(doc('Most connections from one remote IP address.', D.DEFAULT_MAX_CONNECTIONS_PER_IP)),
+    allowPrivateAddresses: z
+      .boolean()
+      .optional()
+      .describe(
+        'Whether loopback and private-range addresses that peers gossip about themselves are dialled. Default: loopback when this node listens on loopback; private ranges when it listens on one or mDNS is on.',
       ),
     averaging: averagingSchema.prefault({}),
   })

@@ -3,7 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { HostTensor } from '@enjambre/autograd';
 import { BatchSampler, type SamplerState } from '@enjambre/data';
-import { readCheckpoint, type TrainBatch, writeCheckpoint } from '@enjambre/runtime';
+import {
+  checkCheckpointForResume,
+  type ResumeExpectation,
+  readCheckpoint,
+  type TrainBatch,
+  writeCheckpoint,
+} from '@enjambre/runtime';
 import { PeerSetupError, ResumeError } from './errors.ts';
 import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
 
@@ -187,6 +193,20 @@ export function checkpointMetadata(
   };
 }
 
+/** The tensors a checkpoint of this run holds: parameters and `optimizer/` state, with their shapes. */
+export function resumeExpectation(setup: TrainingSetup): ResumeExpectation {
+  const params = setup.trainer.parameters();
+  const state = setup.trainer.optimizerState();
+  return {
+    configHash: setup.configHash,
+    requiredMetadata: ['step', 'sampler'],
+    tensors: [
+      ...Object.entries(params).map(([name, t]) => ({ name, dims: t.dims })),
+      ...Object.entries(state).map(([name, t]) => ({ name: `optimizer/${name}`, dims: t.dims })),
+    ],
+  };
+}
+
 /** Loads parameters, optimizer state and data position from a checkpoint of the same run. */
 async function resumeFrom(setup: TrainingSetup, file: string): Promise<BatchSampler | undefined> {
   if (!existsSync(file)) return undefined;
@@ -196,6 +216,12 @@ async function resumeFrom(setup: TrainingSetup, file: string): Promise<BatchSamp
       `${file} was written by a run with another model or training config (hash ${ck.metadata.configHash?.slice(0, 12)}…, this config ${setup.configHash.slice(0, 12)}…)`,
     );
   }
+  // Every tensor finite and of this model's shape, before anything is loaded.
+  try {
+    checkCheckpointForResume(ck, resumeExpectation(setup), file);
+  } catch (e) {
+    throw new ResumeError((e as Error).message, { cause: e });
+  }
   const params: Record<string, HostTensor> = {};
   const state: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(ck.tensors)) {
@@ -204,5 +230,11 @@ async function resumeFrom(setup: TrainingSetup, file: string): Promise<BatchSamp
   }
   setup.trainer.setParameters(params);
   setup.trainer.setOptimizerState(state, Number(ck.metadata.step));
-  return BatchSampler.fromState(JSON.parse(ck.metadata.sampler) as SamplerState);
+  let sampler: SamplerState;
+  try {
+    sampler = JSON.parse(ck.metadata.sampler) as SamplerState;
+  } catch (e) {
+    throw new ResumeError(`${file}: metadata.sampler is not JSON (${(e as Error).message})`, { cause: e });
+  }
+  return BatchSampler.fromState(sampler);
 }

@@ -4,7 +4,7 @@ import { cpus } from 'node:os';
 import type { HostTensor } from '@enjambre/autograd';
 import { compileNamePatterns } from '@enjambre/config';
 import { startMetricsServer } from '@enjambre/inspector';
-import { readCheckpoint, writeCheckpoint } from '@enjambre/runtime';
+import { checkCheckpointForResume, readCheckpoint, writeCheckpoint } from '@enjambre/runtime';
 import {
   AveragingPeer,
   createSwarmNode,
@@ -15,7 +15,7 @@ import {
 } from '@enjambre/swarm';
 import { PeerSetupError, ResumeError } from './errors.ts';
 import { OPTIMIZER_PREFIX, OUTER_PREFIX } from './export.ts';
-import { checkpointMetadata, checkpointTensors } from './local.ts';
+import { checkpointMetadata, checkpointTensors, resumeExpectation } from './local.ts';
 import { evaluationBatches, type TrainingSetup, toTrainBatch } from './setup.ts';
 
 export interface SwarmRunOptions {
@@ -91,6 +91,9 @@ export async function runSwarmPeer(
     mdns: s.mdns,
     swarmKey: s.swarmKeyFile ? await readSwarmKeyFile(s.swarmKeyFile) : undefined,
     inlineThresholdBytes: s.averaging.inlineMaxBytes,
+    maxConnections: s.maxConnections,
+    maxConnectionsPerIp: s.maxConnectionsPerIp,
+    allowPrivateAddrs: s.allowPrivateAddresses,
     // Listeners go on before the first dial: a refusal can happen during start().
     start: false,
   });
@@ -125,6 +128,8 @@ export async function runSwarmPeer(
         outerMomentum: s.averaging.outerMomentum,
         aggregator: s.averaging.aggregator,
         roundTimeoutMs: s.averaging.roundTimeoutMs,
+        maxSamplesPerUpdate: s.averaging.maxSamplesPerUpdate,
+        maxRoundsAhead: s.averaging.maxRoundsAhead,
         joinWaitMs: opts.joinWaitMs,
         minPeers: opts.minPeers,
         hardware: { provider: setup.provider, deviceName: cpus()[0]?.model ?? 'cpu', cores: cpus().length },
@@ -292,6 +297,18 @@ async function loadSwarmCheckpoint(
     throw new ResumeError(
       `${file} is not a swarm checkpoint (no round or ${OUTER_MOMENTUM}); it cannot resume a swarm peer`,
     );
+  }
+  // Every tensor finite and of this model's shape, the outer momentum included, before anything is
+  // loaded (its length is checked against the shared parameters when the protocol restores it).
+  const expected = resumeExpectation(setup);
+  try {
+    checkCheckpointForResume(
+      ck,
+      { ...expected, tensors: [...expected.tensors, { name: OUTER_MOMENTUM, dims: momentum.dims }] },
+      file,
+    );
+  } catch (e) {
+    throw new ResumeError((e as Error).message, { cause: e });
   }
   const params: Record<string, HostTensor> = {};
   const state: Record<string, HostTensor> = {};

@@ -457,3 +457,54 @@ export async function readCheckpoint(
   }
   return decodeSafetensors(bytes, target);
 }
+
+/** What a checkpoint must hold to resume a run: its config hash and every tensor's name and shape. */
+export interface ResumeExpectation {
+  configHash: string;
+  /** Parameters and optimizer-state tensors (names as stored, e.g. `optimizer/…`) with their dims. */
+  tensors: { name: string; dims: readonly number[] }[];
+  /** Metadata fields that must be present (e.g. `step`, `sampler`). */
+  requiredMetadata?: string[];
+}
+
+/**
+ * Refuses a checkpoint that cannot resume this run, naming the field or tensor: another config hash, a
+ * missing or unexpected tensor, another shape, a non-finite value anywhere (parameters and optimizer state),
+ * a missing metadata field or a `step` that is not a non-negative integer. Throws {@link CheckpointError}.
+ */
+export function checkCheckpointForResume(ck: Checkpoint, expected: ResumeExpectation, file: string): void {
+  const fail = (message: string): never => {
+    throw new CheckpointError(`${file}: ${message}`, file);
+  };
+  if (ck.metadata.configHash !== expected.configHash) {
+    fail(
+      `metadata.configHash is ${String(ck.metadata.configHash).slice(0, 16)}…, this run's model and config hash to ${expected.configHash.slice(0, 16)}…: it was written by another run or model`,
+    );
+  }
+  for (const field of expected.requiredMetadata ?? []) {
+    if (ck.metadata[field] === undefined) fail(`metadata.${field} is missing`);
+  }
+  if (ck.metadata.step !== undefined) {
+    const step = Number(ck.metadata.step);
+    if (!Number.isSafeInteger(step) || step < 0)
+      fail(`metadata.step is ${JSON.stringify(ck.metadata.step)}, expected a non-negative integer`);
+  }
+  const wanted = new Map(expected.tensors.map((t) => [t.name, t.dims]));
+  for (const name of Object.keys(ck.tensors)) {
+    if (!wanted.has(name)) fail(`tensor '${name}' is not part of this model`);
+  }
+  for (const [name, dims] of wanted) {
+    const t = ck.tensors[name];
+    if (t === undefined) fail(`tensor '${name}' is missing`);
+    if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
+      fail(`tensor '${name}' has shape [${t.dims.join(', ')}], this model expects [${dims.join(', ')}]`);
+    }
+    const data = t.data;
+    if (data instanceof Float32Array || data instanceof Float64Array) {
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        if (v - v !== 0) fail(`tensor '${name}' holds a non-finite value (${v}) at index ${i}`);
+      }
+    }
+  }
+}

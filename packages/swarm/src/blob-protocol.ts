@@ -4,7 +4,9 @@
  * Request:  u32 length-prefixed frame [u8 version = 1][32-byte sha256].
  * Response: [u8 status: 0 found, 1 not found][if found: f64 byte length] then the bytes in chunks; the server
  *           closes its side after the last byte. The client checks the announced length against its bounds
- *           before allocating, fails on a short or long body, and verifies the sha256 before accepting.
+ *           (the blob limit, and the caller's `maxBytes`: for an update, the largest this model's update can be),
+ *           keeps only the bytes that actually arrived, fails on a short or long body, gives up at a total
+ *           deadline however slowly the bytes trickle in, and verifies the sha256 before accepting.
  */
 import { pipe } from 'it-pipe';
 import { ByteReader, ByteWriter, fromHex, toHex } from './binary.ts';
@@ -32,6 +34,8 @@ const STATUS_NOT_FOUND = 1;
 /** Passes over the candidate peers before a fetch gives up, and the pause before pass n (× n), ms. */
 const FETCH_PASSES = 3;
 const FETCH_RETRY_MS = 300;
+/** Default longest time one fetch (all peers and passes together) may take, ms. */
+export const DEFAULT_FETCH_DEADLINE_MS = 30_000;
 
 /** Options of {@link BlobService}. */
 export interface BlobServiceOptions extends BlobStoreOptions {
@@ -39,6 +43,8 @@ export interface BlobServiceOptions extends BlobStoreOptions {
   chunkBytes?: number;
   /** Idle timeout per peer: a peer silent this long is abandoned, ms. Default {@link DEFAULT_PEER_TIMEOUT_MS}. */
   peerTimeoutMs?: number;
+  /** Longest time one fetch may take in all, ms. Default {@link DEFAULT_FETCH_DEADLINE_MS}. */
+  fetchDeadlineMs?: number;
 }
 
 /** Options of {@link BlobService.fetch}. */
@@ -47,6 +53,8 @@ export interface FetchBlobOptions {
   from: string[];
   /** Expected byte length (e.g. from the update message); a peer announcing another length is skipped. */
   expectedLength?: number;
+  /** Largest blob accepted for this fetch (below the store's limit). Default: the store's limit. */
+  maxBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -55,6 +63,7 @@ export class BlobService {
   readonly store: BlobStore;
   private readonly chunkBytes: number;
   private readonly peerTimeoutMs: number;
+  private readonly fetchDeadlineMs: number;
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
 
   constructor(
@@ -64,6 +73,7 @@ export class BlobService {
     this.store = new BlobStore(options);
     this.chunkBytes = options.chunkBytes ?? DEFAULT_BLOB_CHUNK_BYTES;
     this.peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    this.fetchDeadlineMs = options.fetchDeadlineMs ?? DEFAULT_FETCH_DEADLINE_MS;
     if (!Number.isInteger(this.chunkBytes) || this.chunkBytes < 1) {
       throw new InvalidOptionError('chunkBytes', `expected a positive integer, got ${this.chunkBytes}`);
     }
@@ -127,14 +137,17 @@ export class BlobService {
   }
 
   private async fetchFromPeers(hash: string, options: FetchBlobOptions): Promise<Uint8Array> {
-    const { expectedLength, signal } = options;
-    if (expectedLength !== undefined && expectedLength > this.store.maxBlobBytes) {
+    const { expectedLength } = options;
+    const maxBytes = Math.min(options.maxBytes ?? this.store.maxBlobBytes, this.store.maxBlobBytes);
+    const deadline = AbortSignal.timeout(this.fetchDeadlineMs);
+    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+    if (expectedLength !== undefined && expectedLength > maxBytes) {
       throw new BlobFetchError(hash, [
         {
           peer: '(local)',
           error: new InvalidOptionError(
             'expectedLength',
-            `${expectedLength} bytes exceeds the blob limit ${this.store.maxBlobBytes}`,
+            `${expectedLength} bytes exceeds the limit ${maxBytes}`,
           ),
         },
       ]);
@@ -146,12 +159,13 @@ export class BlobService {
       if (pass > 0) await sleep(FETCH_RETRY_MS * pass, signal);
       attempts.length = 0;
       for (const peer of peers) {
-        if (signal?.aborted) throw new AbortError(`fetch of blob ${hash}`, { cause: signal.reason });
+        if (signal.aborted) throw this.aborted(hash, options.signal, deadline);
         try {
-          const bytes = await this.fetchFrom(peer, hash, expectedLength, signal);
+          const bytes = await this.fetchFrom(peer, hash, expectedLength, maxBytes, signal);
           this.store.putVerified(hash, bytes);
           return bytes;
         } catch (err) {
+          if (signal.aborted) throw this.aborted(hash, options.signal, deadline);
           if (err instanceof AbortError) throw err;
           attempts.push({ peer, error: toError(err) });
         }
@@ -160,10 +174,29 @@ export class BlobService {
     throw new BlobFetchError(hash, attempts);
   }
 
+  /** The caller's abort as an AbortError; the deadline as a BlobFetchError saying so. */
+  private aborted(hash: string, caller: AbortSignal | undefined, deadline: AbortSignal): Error {
+    if (caller?.aborted) return new AbortError(`fetch of blob ${hash}`, { cause: caller.reason });
+    return new BlobFetchError(hash, [
+      {
+        peer: '(all)',
+        error: new ProtocolError(
+          '(all)',
+          BLOB_PROTOCOL,
+          `no complete blob within ${this.fetchDeadlineMs} ms`,
+          {
+            cause: deadline.reason,
+          },
+        ),
+      },
+    ]);
+  }
+
   private async fetchFrom(
     peer: string,
     hash: string,
     expectedLength: number | undefined,
+    maxBytes: number,
     signal: AbortSignal | undefined,
   ): Promise<Uint8Array> {
     const stream = await this.host.openStream(peer, BLOB_PROTOCOL, { signal });
@@ -178,21 +211,28 @@ export class BlobService {
       if (status === STATUS_NOT_FOUND) throw reader.protocolError('peer does not hold the blob');
       if (status !== STATUS_FOUND) throw reader.protocolError(`unknown status ${status}`);
       const length = new ByteReader(await reader.readExactly(8, 'blob length')).f64('blob.length');
-      if (!Number.isSafeInteger(length) || length < 0 || length > this.store.maxBlobBytes) {
-        throw reader.protocolError(`announced length ${length} is not in [0, ${this.store.maxBlobBytes}]`);
+      if (!Number.isSafeInteger(length) || length < 0 || length > maxBytes) {
+        throw reader.protocolError(`announced length ${length} is not in [0, ${maxBytes}]`);
       }
       if (expectedLength !== undefined && length !== expectedLength) {
         throw reader.protocolError(`announced length ${length} differs from the expected ${expectedLength}`);
       }
-      const out = new Uint8Array(length);
+      // Keep what arrives, not what was announced: a peer that announces much and sends little costs little.
+      const parts: Uint8Array[] = [];
       let got = 0;
       while (got < length) {
         if (reader.buffered === 0 && !(await reader.pull('blob body'))) {
           throw reader.protocolError(`stream ended after ${got} of ${length} bytes`);
         }
-        const part = reader.take(length - got);
-        out.set(part, got);
+        const part = reader.take(length - got).slice();
+        parts.push(part);
         got += part.length;
+      }
+      const out = new Uint8Array(length);
+      let at = 0;
+      for (const part of parts) {
+        out.set(part, at);
+        at += part.length;
       }
       if (reader.buffered > 0 || (await reader.pull('blob end'))) {
         throw reader.protocolError(`peer sent more than the announced ${length} bytes`);

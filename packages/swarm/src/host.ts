@@ -92,6 +92,13 @@ export interface Host {
   removeTopicValidator(topic: string): void;
   /** Current gossip peer score of `peer` (0 when unknown). */
   peerScore(peer: string): number;
+  /**
+   * Lowers `peer`'s application-specific gossip score by `points` (the penalty decays over time); enough of
+   * them and gossip ignores the peer (graylisting).
+   */
+  penalize(peer: string, points: number): void;
+  /** The current (decayed) penalty of `peer`, ≥ 0. */
+  penalty(peer: string): number;
   /** Registers (or replaces) the handler of `protocol`. */
   handle(protocol: string, handler: ByteStreamHandler): Promise<void>;
   unhandle(protocol: string): Promise<void>;

@@ -29,10 +29,13 @@ export {
   DEFAULT_REDIAL_INTERVAL_MS,
   generateSwarmKey,
   type HostOptions,
+  isDialableGossipedAddr,
   loadOrCreateIdentity,
   type MdnsOptions,
+  PENALTY_HALF_LIFE_MS,
   parseSwarmKey,
   readSwarmKeyFile,
+  SCORE_THRESHOLDS,
   writeSwarmKeyFile,
 } from './libp2p-node.ts';
 export * from './protocol/index.ts';
@@ -54,6 +57,7 @@ export {
   discoverRun,
   type HeartbeatInput,
   type MessageValidator,
+  PENALTY_POINTS,
   type PublishReport,
   type SwarmEvents,
   type SwarmMessageEvent,

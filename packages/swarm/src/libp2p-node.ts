@@ -64,6 +64,26 @@ export const INVALID_MESSAGE_WEIGHT = -10;
 /** Per-second decay of the invalid-message counter. */
 export const INVALID_MESSAGE_DECAY = 0.9;
 
+/**
+ * Gossip score thresholds (gossipsub's defaults, stated here because docs/reliability.md relies on them):
+ * below `gossip` a peer's gossip is ignored, below `publish` nothing is published to it, below `graylist`
+ * every message from it is dropped unread.
+ */
+export const SCORE_THRESHOLDS = {
+  gossipThreshold: -10,
+  publishThreshold: -50,
+  graylistThreshold: -80,
+  acceptPXThreshold: 10,
+  opportunisticGraftThreshold: 20,
+} as const;
+/** Half-life of an application penalty (see {@link Host.penalize}), ms. */
+export const PENALTY_HALF_LIFE_MS = 5 * 60_000;
+
+/** Default most open connections. */
+export const DEFAULT_MAX_CONNECTIONS = 64;
+/** Default most connections from one remote IP address (loopback exempt in a local swarm). */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 8;
+
 /** mDNS options. */
 export interface MdnsOptions {
   /** Query interval in ms. Default {@link DEFAULT_MDNS_INTERVAL_MS}. */
@@ -105,6 +125,16 @@ export interface HostOptions {
   scoredTopics?: string[];
   /** Gossipsub heartbeat interval, ms. Default {@link DEFAULT_GOSSIP_HEARTBEAT_MS}. */
   gossipHeartbeatMs?: number;
+  /** Most open connections. Default {@link DEFAULT_MAX_CONNECTIONS}. */
+  maxConnections?: number;
+  /** Most connections from one remote IP. Default {@link DEFAULT_MAX_CONNECTIONS_PER_IP}. */
+  maxConnectionsPerIp?: number;
+  /**
+   * Whether addresses peers gossip about themselves may be loopback or private-range ones (a swarm on one
+   * machine or a LAN). Default: loopback when this node listens on loopback; private ranges when it listens on
+   * one, or mDNS is on. `/unix/` and non-TCP addresses are never taken from peers.
+   */
+  allowPrivateAddrs?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -261,15 +291,29 @@ export async function createLibp2pHost(options: HostOptions = {}): Promise<Host>
   }
 
   const denied = new Set<string>();
+  const penalties = new Penalties(PENALTY_HALF_LIFE_MS);
+  const listen = options.listen ?? [...DEFAULT_LISTEN];
+  const scope = addressScope(listen, options);
+  const maxPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
+  let countFrom: (ip: string) => number = () => 0;
   const node = await createLibp2p({
     start: false,
+    connectionManager: {
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxIncomingPendingConnections: 16,
+    },
     connectionGater: {
+      denyInboundConnection: (conn) => {
+        const ip = ipOf(conn.remoteAddr.toString());
+        if (ip === undefined || (scope.loopback && isLoopback(ip))) return false;
+        return countFrom(ip) >= maxPerIp;
+      },
       denyDialPeer: (peer) => denied.has(peer.toString()),
       denyInboundEncryptedConnection: (peer) => denied.has(peer.toString()),
       denyOutboundEncryptedConnection: (peer) => denied.has(peer.toString()),
     },
     privateKey,
-    addresses: { listen: options.listen ?? [...DEFAULT_LISTEN], announce: options.announce ?? [] },
+    addresses: { listen, announce: options.announce ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -283,11 +327,88 @@ export async function createLibp2pHost(options: HostOptions = {}): Promise<Host>
         emitSelf: false,
         maxInboundDataLength: maxMessageBytes + GOSSIP_RPC_OVERHEAD_BYTES,
         heartbeatInterval: options.gossipHeartbeatMs ?? DEFAULT_GOSSIP_HEARTBEAT_MS,
-        scoreParams: { topics: scoredTopics },
+        scoreParams: {
+          topics: scoredTopics,
+          // Invalid updates, bad snapshots, oversized announcements and spam, as judged by the application.
+          appSpecificScore: (peer: string) => -penalties.of(peer),
+          appSpecificWeight: 1,
+        },
+        scoreThresholds: { ...SCORE_THRESHOLDS },
       }),
     },
   });
-  return new Libp2pHost(node as unknown as Libp2p<{ pubsub: GossipSub }>, options, denied);
+  countFrom = (ip) => node.getConnections().filter((c) => ipOf(c.remoteAddr.toString()) === ip).length;
+  return new Libp2pHost(node as unknown as Libp2p<{ pubsub: GossipSub }>, options, denied, penalties, scope);
+}
+
+/** Which kinds of addresses learnt from peers this node dials. */
+export interface AddressScope {
+  loopback: boolean;
+  private: boolean;
+}
+
+function addressScope(listen: readonly string[], options: HostOptions): AddressScope {
+  const ips = listen.map((a) => ipOf(a)).filter((ip): ip is string => ip !== undefined);
+  return {
+    loopback: options.allowPrivateAddrs ?? ips.some(isLoopback),
+    private:
+      options.allowPrivateAddrs ??
+      ((options.mdns !== undefined && options.mdns !== false) || ips.some(isPrivate)),
+  };
+}
+
+/** The IP of an `/ip4/…` or `/ip6/…` multiaddr; undefined for anything else. */
+function ipOf(addr: string): string | undefined {
+  const m = /^\/ip[46]\/([^/]+)/.exec(addr);
+  return m?.[1];
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+function isPrivate(ip: string): boolean {
+  if (ip.includes(':')) return /^f[cd]/i.test(ip) || /^fe[89ab]/i.test(ip);
+  const [a, b] = ip.split('.').map(Number);
+  return (
+    a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+  );
+}
+
+/**
+ * Whether an address a peer gossiped about itself may be dialled: TCP over IPv4/IPv6 only (never `/unix/` or
+ * other transports), never an unspecified or multicast address, loopback and private ranges only within the
+ * node's scope.
+ */
+export function isDialableGossipedAddr(addr: string, scope: AddressScope): boolean {
+  const m = /^\/ip([46])\/([^/]+)\/tcp\/(\d+)(\/p2p\/[^/]+)?$/.exec(addr);
+  if (m === null) return false;
+  const ip = m[2];
+  const port = Number(m[3]);
+  if (!(port > 0 && port < 65536)) return false;
+  if (ip === '0.0.0.0' || ip === '::' || ip.startsWith('224.') || /^ff/i.test(ip)) return false;
+  if (isLoopback(ip)) return scope.loopback;
+  if (isPrivate(ip)) return scope.private;
+  return true;
+}
+
+/** Application penalties per peer, each halving every `halfLifeMs`. */
+class Penalties {
+  private readonly byPeer = new Map<string, { points: number; at: number }>();
+  constructor(private readonly halfLifeMs: number) {}
+
+  of(peer: string, now = Date.now()): number {
+    const p = this.byPeer.get(peer);
+    if (p === undefined) return 0;
+    const points = p.points * 0.5 ** ((now - p.at) / this.halfLifeMs);
+    if (points < 0.01) this.byPeer.delete(peer);
+    return points;
+  }
+
+  add(peer: string, points: number, now = Date.now()): void {
+    if (!(points > 0)) return;
+    this.byPeer.set(peer, { points: this.of(peer, now) + points, at: now });
+  }
 }
 
 const VERDICTS: Record<GossipVerdict, TopicValidatorResult> = {
@@ -314,6 +435,8 @@ class Libp2pHost implements Host {
     private readonly node: Libp2p<{ pubsub: GossipSub }>,
     private readonly options: HostOptions,
     private readonly denied: Set<string>,
+    private readonly penalties: Penalties,
+    private readonly scope: AddressScope,
   ) {
     this.peerId = node.peerId.toString();
     node.addEventListener('peer:connect', (evt) => {
@@ -436,6 +559,7 @@ class Libp2pHost implements Host {
   async addPeerAddresses(peer: string, addrs: string[]): Promise<void> {
     if (peer === this.peerId || this.denied.has(peer)) return;
     const valid = addrs.flatMap((a) => {
+      if (!isDialableGossipedAddr(a, this.scope)) return [];
       try {
         const ma = multiaddr(a);
         const id = ma.getPeerId();
@@ -505,6 +629,14 @@ class Libp2pHost implements Host {
   peerScore(peer: string): number {
     if (!this.started) return 0;
     return this.node.services.pubsub.getScore(peer);
+  }
+
+  penalize(peer: string, points: number): void {
+    this.penalties.add(peer, points);
+  }
+
+  penalty(peer: string): number {
+    return this.penalties.of(peer);
   }
 
   async handle(protocol: string, handler: ByteStreamHandler): Promise<void> {

@@ -24,6 +24,7 @@ import {
   WireDecodeError,
 } from './errors.ts';
 import type { ByteStream, Host } from './host.ts';
+import { PeerRateLimiter, type RateLimit } from './rate-limit.ts';
 import { chunks, DEFAULT_PEER_TIMEOUT_MS, frame, StreamReader } from './stream-io.ts';
 import { MAX_COMPAT_HASH_BYTES, MAX_RUN_ID_BYTES } from './wire.ts';
 
@@ -35,6 +36,12 @@ export const DEFAULT_SNAPSHOT_QUORUM = 2;
 export const DEFAULT_SNAPSHOT_PEERS = 3;
 /** Default bound of a snapshot: 1 GiB. */
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
+/**
+ * Default per-peer limits on state requests: hash-only ones (handshakes, quorum checks) and full snapshots.
+ * An honest re-sync asks each peer a few hashes and one or two snapshots.
+ */
+export const DEFAULT_HASH_REQUEST_LIMIT: RateLimit = { burst: 20, perSecond: 1 };
+export const DEFAULT_SNAPSHOT_REQUEST_LIMIT: RateLimit = { burst: 4, perSecond: 0.1 };
 /** Chunk size when serving a snapshot. */
 export const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 
@@ -75,6 +82,12 @@ export interface StateSyncOptions {
   maxSnapshotBytes?: number;
   /** Called when a peer is refused for a run/compatibility mismatch (either side). */
   onRefused?: (event: RefusalEvent) => void;
+  /** Per-peer limit of hash-only requests served. Default {@link DEFAULT_HASH_REQUEST_LIMIT}. */
+  hashRequestLimit?: RateLimit;
+  /** Per-peer limit of full snapshots served. Default {@link DEFAULT_SNAPSHOT_REQUEST_LIMIT}. */
+  snapshotRequestLimit?: RateLimit;
+  /** Called when a peer asks more often than the limits allow (its request is refused). */
+  onSpam?: (peer: string) => void;
 }
 
 /** Options of {@link StateSync.fetchSnapshot}. */
@@ -109,6 +122,8 @@ export class StateSync {
   private readonly maxSnapshotBytes: number;
   private cache: { bytes: Uint8Array; hash: string } | undefined;
   private readonly refusedPeers = new Map<string, RunIdentity>();
+  private readonly hashLimiter: PeerRateLimiter;
+  private readonly snapshotLimiter: PeerRateLimiter;
 
   constructor(
     private readonly host: Host,
@@ -117,6 +132,10 @@ export class StateSync {
   ) {
     this.peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
     this.maxSnapshotBytes = options.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
+    this.hashLimiter = new PeerRateLimiter(options.hashRequestLimit ?? DEFAULT_HASH_REQUEST_LIMIT);
+    this.snapshotLimiter = new PeerRateLimiter(
+      options.snapshotRequestLimit ?? DEFAULT_SNAPSHOT_REQUEST_LIMIT,
+    );
   }
 
   /** Registers (or clears, with undefined) the callback that returns this node's current snapshot. */
@@ -175,6 +194,13 @@ export class StateSync {
       const compat = fromString(this.ours.compatHash, 'base16');
       w.u8('status', STATUS_INCOMPATIBLE).str8('runId', this.ours.runId, MAX_RUN_ID_BYTES);
       w.u8('compat.length', compat.length).raw('compat', compat);
+      await stream.sink([frame(w.finish())]);
+      return;
+    }
+    const limiter = mode === MODE_FULL ? this.snapshotLimiter : this.hashLimiter;
+    if (!limiter.take(stream.remotePeer)) {
+      this.options.onSpam?.(stream.remotePeer);
+      w.u8('status', STATUS_UNAVAILABLE).str16('reason', 'too many state requests: try again later', 4096);
       await stream.sink([frame(w.finish())]);
       return;
     }

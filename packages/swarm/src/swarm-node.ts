@@ -19,6 +19,7 @@ import { TypedEventTarget } from './events.ts';
 import { askHello, serveHello, stopHello } from './hello.ts';
 import type { GossipMessage, GossipVerdict, Host } from './host.ts';
 import { createLibp2pHost, type HostOptions } from './libp2p-node.ts';
+import type { Misbehaviour } from './protocol/core/transport.ts';
 import {
   type FetchSnapshotOptions,
   type RefusalEvent,
@@ -48,6 +49,21 @@ import {
  * message to a peer several times over (docs/swarm-benchmarks.md).
  */
 export const DEFAULT_INLINE_THRESHOLD_BYTES = 16 * 1024;
+/**
+ * Application penalties (points off the gossip score, see SCORE_THRESHOLDS: −80 graylists), per
+ * misbehaviour. Four malformed updates, two bad snapshots, or eight re-sent updates within a few minutes
+ * graylist a peer; penalties halve every PENALTY_HALF_LIFE_MS.
+ */
+export const PENALTY_POINTS: Record<Misbehaviour, number> = {
+  'malformed-update': 20,
+  'duplicate-update': 10,
+  'bad-snapshot': 40,
+  'oversized-announcement': 40,
+  'unfetchable-update': 5,
+  'request-spam': 10,
+};
+/** Payloads announced by one sender that are fetched at the same time, at most. */
+export const MAX_FETCHES_PER_SENDER = 2;
 /** One heartbeat in this many carries the node's listen addresses. */
 const ADDRS_EVERY_HEARTBEATS = 5;
 /** Interval at which {@link SwarmNode.waitForTopicPeers} re-checks, ms. */
@@ -74,6 +90,8 @@ export interface SwarmEvents extends Record<string, unknown> {
   refused: RefusalEvent;
   /** A gossip message was rejected (malformed, wrong topic, forged sender, or refused by a validator). */
   rejected: { peer: string; topic: TopicKind; reason: string };
+  /** A peer was penalised; `penalty` is its current total (−penalty is its application score). */
+  penalized: { peer: string; why: Misbehaviour; penalty: number };
 }
 
 /** Validator hook: runs after the built-in checks; `reject` lowers the sender's score and stops forwarding. */
@@ -208,6 +226,7 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
   private readonly offHost: Array<() => void> = [];
   private onAbort: (() => void) | undefined;
   private heartbeatsSent = 0;
+  private readonly fetchesBySender = new Map<string, number>();
 
   /** @internal use {@link createSwarmNode}. */
   constructor(
@@ -239,6 +258,7 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
           this.host.denyPeer(e.peer);
           this.emit('refused', e);
         },
+        onSpam: (peer) => this.penalize(peer, 'request-spam'),
       },
     );
   }
@@ -329,6 +349,12 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
   /** Gossip peer score of `peer` (negative after rejected messages). */
   peerScore(peer: string): number {
     return this.host.peerScore(peer);
+  }
+
+  /** Lowers `peer`'s gossip score for a misbehaviour ({@link PENALTY_POINTS}). */
+  penalize(peer: string, why: Misbehaviour): void {
+    this.host.penalize(peer, PENALTY_POINTS[why]);
+    this.emit('penalized', { peer, why, penalty: this.host.penalty(peer) });
   }
 
   /** Resolves once at least `count` peers are subscribed to the topic. Rejects on abort or after `timeoutMs`. */
@@ -446,24 +472,48 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
    */
   async resolveUpdatePayload(
     message: UpdateMessage,
-    options: { signal?: AbortSignal; from?: string[] } = {},
+    options: { signal?: AbortSignal; from?: string[]; maxBytes?: number } = {},
   ): Promise<Uint8Array> {
+    const size =
+      message.payload.kind === 'inline' ? message.payload.bytes.length : message.payload.byteLength;
+    if (options.maxBytes !== undefined && size > options.maxBytes) {
+      this.penalize(message.sender, 'oversized-announcement');
+      throw new SwarmError(
+        `update of ${message.sender} declares ${size} bytes, more than this model's bound of ${options.maxBytes}`,
+      );
+    }
     if (message.payload.kind === 'inline') return message.payload.bytes;
     const from = options.from ?? [
       message.sender,
       ...this.topicPeers('updates').filter((p) => p !== message.sender),
     ];
-    return this.blobService.fetch(message.payload.hash, {
-      from,
-      expectedLength: message.payload.byteLength,
-      signal: options.signal,
-    });
+    const sender = message.sender;
+    const running = this.fetchesBySender.get(sender) ?? 0;
+    if (running >= MAX_FETCHES_PER_SENDER) {
+      this.penalize(sender, 'request-spam');
+      throw new SwarmError(
+        `${sender} already has ${running} announced payloads being fetched; this one is not fetched`,
+      );
+    }
+    this.fetchesBySender.set(sender, running + 1);
+    try {
+      return await this.blobService.fetch(message.payload.hash, {
+        from,
+        expectedLength: message.payload.byteLength,
+        maxBytes: options.maxBytes,
+        signal: options.signal,
+      });
+    } finally {
+      const left = (this.fetchesBySender.get(sender) ?? 1) - 1;
+      if (left > 0) this.fetchesBySender.set(sender, left);
+      else this.fetchesBySender.delete(sender);
+    }
   }
 
   /** Fetches a blob by sha256 from the candidate peers in turn (or the local store). See {@link BlobService.fetch}. */
   fetchBlob(
     hash: string,
-    options: { from: string[]; expectedLength?: number; signal?: AbortSignal },
+    options: { from: string[]; expectedLength?: number; maxBytes?: number; signal?: AbortSignal },
   ): Promise<Uint8Array> {
     return this.blobService.fetch(hash, options);
   }
@@ -516,7 +566,8 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
     return this.stateSync.handshake(peer, options.signal);
   }
 
-  private reject(peer: string, topic: TopicKind, reason: string): GossipVerdict {
+  private reject(peer: string, topic: TopicKind, reason: string, why?: Misbehaviour): GossipVerdict {
+    if (why !== undefined) this.penalize(peer, why);
     this.emit('rejected', { peer, topic, reason });
     return 'reject';
   }
@@ -527,7 +578,7 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
       msg = decodeMessage(m.data, { maxMessageBytes: this.maxMessageBytes });
     } catch (err) {
       const reason = err instanceof WireDecodeError ? err.message : toError(err).message;
-      return this.reject(m.from, kind, `malformed message: ${reason}`);
+      return this.reject(m.from, kind, `malformed message: ${reason}`, 'malformed-update');
     }
     if (msg.runId !== this.runId || msg.compatHash !== this.compatHash) {
       const theirs = { runId: msg.runId, compatHash: msg.compatHash };
@@ -565,6 +616,7 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
         m.from,
         kind,
         `announced payload of ${msg.payload.byteLength} bytes exceeds the blob limit`,
+        'oversized-announcement',
       );
     }
     const user = this.validators[kind] as MessageValidator<TopicKind> | undefined;
@@ -575,7 +627,8 @@ export class SwarmNode extends TypedEventTarget<SwarmEvents> {
       } catch (err) {
         return this.reject(m.from, kind, `validator threw: ${toError(err).message}`);
       }
-      if (verdict === 'reject') return this.reject(m.from, kind, 'refused by the application validator');
+      if (verdict === 'reject')
+        return this.reject(m.from, kind, 'refused by the application validator', 'malformed-update');
       if (verdict !== 'accept') return 'ignore';
     }
     this.decoded.set(m.data, msg);

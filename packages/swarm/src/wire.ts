@@ -115,6 +115,11 @@ export interface HeartbeatMessage extends Envelope {
    * (to fetch a blob or a snapshot from it). Empty or absent: none given.
    */
   addrs?: string[];
+  /**
+   * sha256 (hex) of the sender's θ_anchor at `round`: its vote on the swarm's state (a peer moves to another
+   * anchor only when a strict majority of the active peers vouch for it). Absent: no vote.
+   */
+  anchorHash?: string;
 }
 
 /** Departure announcement. */
@@ -243,6 +248,11 @@ function writeHeartbeat(w: ByteWriter, m: HeartbeatMessage): void {
   addrs.forEach((a, i) => {
     w.str8(`heartbeat.addrs[${i}]`, a, MAX_ADDR_BYTES);
   });
+  // Trailing and optional: [u8 1][32 bytes] when the heartbeat carries an anchor hash.
+  if (m.anchorHash !== undefined) {
+    w.u8('heartbeat.anchorHash.present', 1);
+    w.raw('heartbeat.anchorHash', fromHex('heartbeat.anchorHash', m.anchorHash, HASH_BYTES));
+  }
 }
 
 function finiteNonNegative(field: string, v: number): void {
@@ -448,6 +458,14 @@ function readHeartbeat(r: ByteReader, env: Envelope): HeartbeatMessage {
     );
   }
   const addrs = Array.from({ length: addrCount }, (_, i) => r.str8(`heartbeat.addrs[${i}]`, MAX_ADDR_BYTES));
+  let anchorHash: string | undefined;
+  // Exactly [u8 1][32 bytes] left: the anchor hash; anything else is left to the trailing-bytes check.
+  if (r.remaining === 1 + HASH_BYTES) {
+    const present = r.u8('heartbeat.anchorHash.present');
+    if (present !== 1)
+      throw new WireDecodeError('heartbeat.anchorHash.present', `expected 1, got ${present}`);
+    anchorHash = toHex(r.raw('heartbeat.anchorHash', HASH_BYTES));
+  }
   return {
     type: 'heartbeat',
     runId: env.runId,
@@ -464,5 +482,6 @@ function readHeartbeat(r: ByteReader, env: Envelope): HeartbeatMessage {
     role: roleCode === 0 ? 'trainer' : 'observer',
     ...(name ? { name } : {}),
     ...(addrs.length ? { addrs } : {}),
+    ...(anchorHash !== undefined ? { anchorHash } : {}),
   };
 }

@@ -154,3 +154,31 @@ describe('wire format', () => {
     expect(() => encodeMessage({ ...sampleHeartbeat(1), samplesPerSec: -1 })).toThrow(/samplesPerSec/);
   });
 });
+
+describe('heartbeat anchor hash', () => {
+  it('round-trips when present, is absent when not sent, and a bad presence byte is refused', async () => {
+    const { decodeMessage: dec, encodeMessage: enc } = await import('../src/wire.ts');
+    const base = {
+      type: 'heartbeat' as const,
+      runId: 'run-1',
+      compatHash: 'ab12',
+      round: 7,
+      step: 70,
+      samplesDone: 2240,
+      loss: 0.5,
+      samplesPerSec: 100,
+      bytesIn: 1,
+      bytesOut: 2,
+      hardware: { provider: 'cpu', deviceName: 'x', cores: 2 },
+      fingerprint: Float32Array.from([0.25, -0.5]),
+      role: 'trainer' as const,
+    };
+    const anchorHash = 'c3'.repeat(32);
+    const withHash = dec(enc({ ...base, anchorHash }));
+    expect(withHash).toMatchObject({ type: 'heartbeat', anchorHash });
+    expect(dec(enc(base))).not.toHaveProperty('anchorHash');
+    const bytes = enc({ ...base, anchorHash });
+    bytes[bytes.length - 33] = 2;
+    expect(() => dec(bytes)).toThrow(/heartbeat\.anchorHash\.present/);
+  });
+});

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type CodecName, decodeTensors, ErrorFeedback, isCompressError } from '@enjambre/compress';
 import {
   DEFAULT_AGGREGATOR,
@@ -10,18 +9,35 @@ import {
   DEFAULT_TOPK_OUTER_MOMENTUM,
   defaultRoundTimeoutMs,
 } from '@enjambre/config';
-import { aggregate } from '../averaging/aggregate.ts';
 import { anchorFingerprint } from '../averaging/fingerprint.ts';
 import { OuterNesterov } from '../averaging/outer.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { TypedEventTarget } from '../events.ts';
 import type { GossipVerdict } from '../host.ts';
 import { sleep } from '../sleep.ts';
-import type { SwarmMessageEvent, SwarmNode } from '../swarm-node.ts';
-import type { HardwareSummary, HeartbeatMessage, UpdateMessage } from '../wire.ts';
+import type { SwarmMessageEvent } from '../swarm-node.ts';
+import type { HardwareSummary, UpdateMessage } from '../wire.ts';
+import {
+  type AnchorChoice,
+  type ChooseAnchorInput,
+  chooseAnchor,
+  isVouched,
+  majorityClosed,
+} from './core/anchor-vote.ts';
+import { combine } from './core/combine.ts';
+import {
+  DEFAULT_LATE_ROUNDS,
+  DEFAULT_MAX_ROUNDS_AHEAD,
+  DEFAULT_OUTLIER_FACTOR,
+  MAX_ROUND,
+} from './core/limits.ts';
+import { Membership } from './core/membership.ts';
+import { type Contribution, RoundBook, sortByRoundAndSender } from './core/round-book.ts';
+import type { AveragingTransport } from './core/transport.ts';
+import { updateSizeBound } from './core/update-bound.ts';
 import { AveragingError } from './errors.ts';
 import { retryWithBackoff } from './retry.ts';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import { anchorHashOf, decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 
 /** A tensor that the swarm averages (personal, never-averaged parameters are not listed). */
 export interface SharedTensor {
@@ -60,7 +76,7 @@ export interface AveragingOptions {
   outerLr?: number;
   /** Outer Nesterov momentum. Default 0.9 (0 with top-k). */
   outerMomentum?: number;
-  /** 'centered-clip' (robust, the default; plain mean under 4 updates) or 'mean'. */
+  /** 'centered-clip' (robust at every size, the default) or 'mean' (comparison runs only). */
   aggregator?: 'centered-clip' | 'mean';
   /** How long to wait for the others after publishing. Default min(30 s, 0.25 × inner phase), at least 10 s. */
   roundTimeoutMs?: number;
@@ -79,6 +95,10 @@ export interface AveragingOptions {
   minPeers?: number;
   /** Longest wait for `minPeers`, ms. Default 60 s. */
   minPeersTimeoutMs?: number;
+  /** A claimed sample count weighs at most this much in aggregation. Default: no fixed cap (at most the median claim). */
+  maxSamplesPerUpdate?: number;
+  /** Claims of rounds more than this far ahead of this peer are ignored. Default 10. */
+  maxRoundsAhead?: number;
   /** Hardware summary gossiped in heartbeats. */
   hardware?: HardwareSummary;
   /** Display name gossiped in heartbeats (what the inspector shows). */
@@ -115,27 +135,8 @@ export interface AveragingEvents extends Record<string, unknown> {
   progress: { round: number; steps: number; samples: number; loss: number };
 }
 
-interface PeerInfo {
-  lastSeen: number;
-  round: number;
-  role: 'trainer' | 'observer';
-  fingerprintKey?: string;
-  left: boolean;
-}
-
-interface Contribution {
-  sender: string;
-  round: number;
-  samples: number;
-  values: Float32Array;
-  /** For this peer's own late update: the first round it is aggregated in (where the others fold it). */
-  foldAt?: number;
-}
-
 export { DEFAULT_INNER_STEPS };
 
-const DEFAULT_LATE_ROUNDS = 2;
-const DEFAULT_OUTLIER_FACTOR = 10;
 const DEFAULT_PEER_STALE_MS = 30_000;
 const DEFAULT_JOIN_WAIT_MS = 3_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -152,27 +153,41 @@ const DRIFT_SYNC_ATTEMPTS = 4;
 const RESYNC_BACKOFF_MS = 250;
 const RESYNC_MAX_BACKOFF_MS = 4_000;
 const LINGER_MS = 1_500;
+/** How long a starting peer waits for peers that are ahead of it to agree on one state. */
+const JOIN_AGREEMENT_WAIT_MS = 15_000;
 
 /**
  * One peer of the gossip-averaging protocol (DiLoCo rounds over gossipsub): trains H inner
  * steps from the shared anchor, publishes its compressed pseudo-gradient, waits for the peers
- * it has seen active (or a timeout), aggregates robustly and takes the outer Nesterov step.
- * No peer is special: each one decides for itself from what it hears.
+ * it expects (or a timeout), aggregates robustly and takes the outer Nesterov step.
+ * No peer is special: each one decides for itself from what it hears. The decisions are the
+ * pure core's (./core: membership, round book, anchor vote, combine); this class drives them
+ * with the clock and the network ({@link AveragingTransport}).
  */
 export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   private readonly offsets: number[] = [];
   private readonly total: number;
   private anchor: Float32Array;
+  /** sha256 of the anchor, recomputed when the anchor changes. */
+  private anchorHashValue: string;
   private roundNo = 0;
   private readonly outer: OuterNesterov;
   private readonly feedback: ErrorFeedback;
-  private readonly peers = new Map<string, PeerInfo>();
-  private readonly received = new Map<number, Map<string, Contribution>>();
-  private readonly late: Contribution[] = [];
+  private readonly members: Membership;
+  private readonly book: RoundBook;
+  private readonly maxUpdateBytes: number;
+  /** The snapshot served to peers: built once per anchor (a round), not per request. */
+  private snapshotCache: { hash: string; round: number; bytes: Uint8Array } | undefined;
   private readonly opts: Required<
     Omit<
       AveragingOptions,
-      'roundTimeoutMs' | 'topkFraction' | 'hardware' | 'name' | 'minPeers' | 'minPeersTimeoutMs'
+      | 'roundTimeoutMs'
+      | 'topkFraction'
+      | 'hardware'
+      | 'name'
+      | 'minPeers'
+      | 'minPeersTimeoutMs'
+      | 'maxSamplesPerUpdate'
     >
   > &
     AveragingOptions;
@@ -186,7 +201,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   private readonly onMessage = (e: CustomEvent<SwarmMessageEvent>) => this.handle(e.detail);
 
   constructor(
-    readonly node: SwarmNode,
+    readonly node: AveragingTransport,
     private readonly trainer: InnerTrainer,
     readonly shared: SharedTensor[],
     initialAnchor: Float32Array[],
@@ -204,6 +219,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       outlierFactor: DEFAULT_OUTLIER_FACTOR,
       peerStaleMs: DEFAULT_PEER_STALE_MS,
       joinWaitMs: DEFAULT_JOIN_WAIT_MS,
+      maxRoundsAhead: DEFAULT_MAX_ROUNDS_AHEAD,
       ...stripUndefined(options),
     };
     let offset = 0;
@@ -213,13 +229,22 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
     this.total = offset;
     this.anchor = concat(initialAnchor, this.total);
+    this.anchorHashValue = anchorHashOf(this.anchor);
     this.outer = new OuterNesterov({ lr: this.opts.outerLr, momentum: this.opts.outerMomentum });
     this.feedback = new ErrorFeedback({
       codec: this.opts.codec,
       fraction: this.opts.codec === 'topk' ? this.opts.topkFraction : undefined,
     });
+    this.members = new Membership({
+      peerStaleMs: this.opts.peerStaleMs,
+      recentMs: RECENT_MS,
+      lateRounds: this.opts.lateRounds,
+    });
+    this.book = new RoundBook(this.opts.lateRounds);
+    this.book.enter(0, this.anchorHashValue);
+    this.maxUpdateBytes = updateSizeBound(shared, this.opts.codec, this.opts.topkFraction);
     node.setValidator('updates', (m, from) => this.validateUpdate(m, from));
-    node.setSnapshotProvider(() => encodeSnapshot(this.snapshot()));
+    node.setSnapshotProvider(() => this.snapshotBytes());
     node.addEventListener('message', this.onMessage as EventListener);
   }
 
@@ -235,17 +260,17 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
 
   /** sha256 of θ_anchor's bytes: equal on every peer that agrees. */
   anchorHash(): string {
-    return sha256(this.anchor);
+    return this.anchorHashValue;
   }
 
   /** Every trainer peer heard of since this peer started, gone ones included. */
   seenPeers(): string[] {
-    return [...this.peers].filter(([, p]) => p.role === 'trainer').map(([id]) => id);
+    return this.members.seen();
   }
 
   /** Trainer peers heard of (heartbeat or update) and not known to have left. */
   knownPeers(): string[] {
-    return [...this.peers].filter(([, p]) => p.role === 'trainer' && !p.left).map(([id]) => id);
+    return this.members.known();
   }
 
   snapshot() {
@@ -253,9 +278,26 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     return { round: this.roundNo, anchor: this.anchor, momentum };
   }
 
+  /** The encoded snapshot, built once per anchor and round. */
+  private snapshotBytes(): Uint8Array {
+    const c = this.snapshotCache;
+    if (c?.hash === this.anchorHashValue && c.round === this.roundNo) return c.bytes;
+    const bytes = encodeSnapshot(this.snapshot());
+    this.snapshotCache = { hash: this.anchorHashValue, round: this.roundNo, bytes };
+    return bytes;
+  }
+
+  /** Replaces the anchor (after an outer step or an adoption) and everything derived from it. */
+  private setAnchor(anchor: Float32Array, round: number): void {
+    this.anchor = anchor;
+    this.anchorHashValue = anchorHashOf(anchor);
+    this.roundNo = round;
+  }
+
   /**
    * Restores this peer's own saved state (round, anchor, outer momentum: a checkpoint) before
-   * {@link join}. A swarm that runs ahead still wins: join and the drift check re-sync from it.
+   * {@link join}. A swarm that has moved on still wins: join and the drift check take the state
+   * its majority vouches for.
    * @throws InvalidOptionError when the state does not fit the shared parameters.
    */
   restore(state: { round: number; anchor: Float32Array; momentum: Float32Array }): void {
@@ -264,46 +306,55 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
         'restore',
         `the state has ${state.anchor.length} anchor and ${state.momentum.length} momentum values, the shared parameters ${this.total}`,
       );
-    if (!Number.isInteger(state.round) || state.round < 0)
-      throw new InvalidOptionError('restore', `round must be an integer ≥ 0, got ${state.round}`);
-    this.anchor = Float32Array.from(state.anchor);
+    if (!Number.isInteger(state.round) || state.round < 0 || state.round > MAX_ROUND)
+      throw new InvalidOptionError(
+        'restore',
+        `round must be an integer in [0, ${MAX_ROUND}], got ${state.round}`,
+      );
     this.outer.loadState([{ key: '', momentum: Float32Array.from(state.momentum) }]);
-    this.roundNo = state.round;
+    this.setAnchor(Float32Array.from(state.anchor), state.round);
+    this.book.reset(state.round, this.anchorHashValue);
   }
 
   /**
-   * Joins: listens briefly for a running swarm; if one is ahead of round 0, takes its state
-   * from two or three peers whose snapshots agree. Otherwise starts from the initial anchor.
+   * Joins: listens briefly for a running swarm; when a strict majority of the peers heard vouch
+   * for one state ahead of round 0, takes it (checked against what they vouched for). Otherwise
+   * starts from the initial anchor.
    */
   async join(signal?: AbortSignal): Promise<{ joined: boolean; round: number; from: string[] }> {
     const deadline = Date.now() + this.opts.joinWaitMs;
     await this.heartbeat();
-    while (Date.now() < deadline && !this.peersAhead().length) {
+    const target = () => {
+      const c = this.anchorChoice(false);
+      return c !== undefined && c.round > this.roundNo ? c : undefined;
+    };
+    while (Date.now() < deadline && !target()) {
       signal?.throwIfAborted();
       await sleep(100, signal);
     }
-    const ahead = this.peersAhead();
-    if (ahead.length === 0) {
+    if (!target()) {
       const until = Date.now() + (this.opts.minPeersTimeoutMs ?? 60_000);
-      while (
-        this.knownPeers().length + 1 < (this.opts.minPeers ?? 1) &&
-        Date.now() < until &&
-        !this.peersAhead().length
-      ) {
+      while (this.knownPeers().length + 1 < (this.opts.minPeers ?? 1) && Date.now() < until && !target()) {
         signal?.throwIfAborted();
         await this.heartbeat();
         await sleep(250, signal);
       }
-      if (!this.peersAhead().length) return { joined: false, round: this.roundNo, from: [] };
     }
+    // Peers ahead but not (yet) agreeing, say caught between two rounds: give them a few more seconds.
+    const until = Date.now() + JOIN_AGREEMENT_WAIT_MS;
+    while (!target() && this.anyAhead() && Date.now() < until) {
+      signal?.throwIfAborted();
+      await sleep(100, signal);
+    }
+    if (!target()) return { joined: false, round: this.roundNo, from: [] };
     try {
-      const from = await this.resync(this.peersAhead(), 'join', signal);
+      const from = await this.resync('join', signal);
       return { joined: true, round: this.roundNo, from };
     } catch (e) {
-      // The peers that were ahead left meanwhile: there is no running swarm to join.
-      if (this.activePeers().length > 0 || signal?.aborted) throw e;
+      if (signal?.aborted) throw e;
+      // The peers that were ahead left meanwhile, or served bad state: start from this anchor.
       this.emit('notice', {
-        message: `the running swarm left before its state could be fetched; starting afresh`,
+        message: `could not take the running swarm's state (${(e as Error).message}); starting from this peer's anchor`,
       });
       return { joined: false, round: this.roundNo, from: [] };
     }
@@ -311,7 +362,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
 
   /**
    * Brings this peer's anchor in line with the swarm's before a round: closes rounds the others
-   * already closed from their updates, or re-syncs from a snapshot when the anchor drifted.
+   * already closed from their updates, or re-syncs from a snapshot when a majority holds another anchor.
    * {@link runRound} does it first; call it before deciding whether to run another round.
    */
   async sync(signal?: AbortSignal): Promise<void> {
@@ -325,7 +376,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     const trafficBefore = this.node.traffic();
     const start = Date.now();
     // Updates of this round may have arrived while this peer was still closing the previous one.
-    this.firstOtherUpdateAt = this.received.get(r)?.size ? start : undefined;
+    this.firstOtherUpdateAt = this.book.receivedFor(r).length ? start : undefined;
     this.trainer.loadShared(this.anchorTensors());
     const expectedTimeout = () => this.roundTimeout(Date.now() - start);
     // A peer that is still training when others have published stops with what it has, half a
@@ -364,16 +415,17 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       return { name: t.name, values: d };
     });
     const { bytes, decoded } = this.feedback.compressTensors(deltas);
+    const anchorHash = this.anchorHash();
     const own: Contribution = {
       sender: this.node.peerId,
       round: r,
       samples: Math.max(1, inner.samples),
+      anchorHash,
       values: concat(
         decoded.map((d) => d.values),
         this.total,
       ),
     };
-    const anchorHash = this.anchorHash();
     if (this.node.topicPeers('updates').length > 0) {
       await this.node.publishUpdate({
         round: r,
@@ -387,37 +439,43 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     // Peers that already closed round r did so without this update: they will fold it, as a late
     // one, into the round they are in when it arrives. When most did, do the same, so that all
     // anchors stay identical without a re-sync (which costs a whole snapshot). Peers that finished
-    // and left after closing round r count too (the last round of a run).
-    const others = [...new Set([...this.activePeers(), ...this.recentlyLeft()])];
-    const closedWithoutUs = others.filter((id) => (this.peers.get(id)?.round ?? 0) > r);
-    const othersOfRound = (this.received.get(r)?.size ?? 0) + this.late.length;
+    // and left after closing round r count too (the last round of a run). Claims beyond the late
+    // window are not believed.
+    const now = Date.now();
+    const others = [...new Set([...this.activePeers(now), ...this.members.recentlyLeft(now)])];
+    const closedWithoutUs = others.filter((id) => {
+      const their = this.members.roundOf(id);
+      return their > r && their <= r + this.opts.lateRounds;
+    });
+    const othersOfRound = this.book.receivedFor(r).length + this.book.lateCount();
     const ownIsLate = othersOfRound > 0 && 2 * closedWithoutUs.length > others.length;
     if (ownIsLate) {
-      // They fold it into the round they are in when it arrives: most likely the median one.
-      const rounds = closedWithoutUs.map((id) => this.peers.get(id)?.round ?? r + 1).sort((a, b) => a - b);
-      own.foldAt = rounds[Math.floor((rounds.length - 1) / 2)];
+      // They fold it, as every late update, at a fixed round after its own.
+      own.foldAt = this.book.foldRound(r);
       this.emit('notice', {
         message: `round ${r}: ${closedWithoutUs.length} of ${others.length} peers closed it before this peer's update; it joins round ${own.foldAt} as a late update, as they will count it`,
       });
     }
 
-    // Wait for every trainer peer seen active recently, or the timeout.
+    // Wait for every peer expected in this round, or the timeout.
     const waitStart = Date.now();
     const timeout = this.roundTimeout(innerMs);
-    let complete = this.haveAll(r);
+    const expected = () => this.members.expected(Date.now(), this.roundNo, this.connectedSet());
+    let complete = this.haveAll(r, expected());
     while (!complete && Date.now() - waitStart < timeout) {
       signal?.throwIfAborted();
       await this.waitForMessage(Math.min(250, timeout - (Date.now() - waitStart)), signal);
       // Heartbeats while waiting keep this peer active in the eyes of non-neighbours.
       if (Date.now() - this.lastHeartbeat >= HEARTBEAT_INTERVAL_MS) await this.heartbeat();
-      complete = this.haveAll(r);
+      complete = this.haveAll(r, expected());
     }
     const waitMs = Date.now() - waitStart;
+    const silent = expected().filter((id) => !this.book.has(r, id));
 
-    const { contributions, kept, outliers, result } = this.closeRound(r, ownIsLate ? [] : [own]);
+    const { contributions, kept, outliers, method, ownIncluded } = this.closeRound(r, own, ownIsLate);
     const trafficAfter = this.node.traffic();
-    // Counted next round, where the others count it.
-    if (ownIsLate) this.late.push(own);
+    // Counted later, where the others count it.
+    if (!ownIncluded) this.book.keepOwnLate({ ...own, foldAt: this.book.foldRound(r) });
     const report: RoundReport = {
       round: r,
       steps: inner.steps,
@@ -426,7 +484,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       contributors: kept.length,
       late: contributions.filter((c) => c.round < r).length,
       outliers: outliers.map((c) => c.sender),
-      method: result.method,
+      method,
       innerMs,
       waitMs,
       complete,
@@ -438,6 +496,11 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     };
     for (const o of report.outliers)
       this.emit('notice', { message: `dropped an outlier update from ${o} (round ${r})` });
+    if (silent.length > 0) {
+      this.emit('notice', {
+        message: `round ${r}: no update in time from ${silent.length} expected peer(s)`,
+      });
+    }
     if (kept.length === 1 && this.knownPeers().length > 0) {
       this.emit('notice', {
         message: `round ${r} closed with this peer's update only, though ${this.knownPeers().length} peer(s) are known: no update arrived in time`,
@@ -449,48 +512,136 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   }
 
   /**
-   * Aggregates round r's updates (this peer's `own`, those received, the late ones) and takes the
-   * outer step. Contributions are sorted into a canonical order: peers that aggregate the same
-   * updates get bit-identical anchors.
+   * Aggregates round r's updates (this peer's `own` unless it is late, those received, the late ones
+   * due) and takes the outer step. Peers that aggregate the same updates get bit-identical anchors.
+   * Whether the others counted this peer's update in round r is a race (they may close just before
+   * it arrives); when a strict majority of the others already claim an anchor for round r + 1, the
+   * choice (with or without it) that yields their anchor is taken.
    */
-  private closeRound(r: number, own: Contribution[]) {
-    const isDue = (c: Contribution) => (c.foldAt ?? r) <= r;
-    const due = this.late.filter(isDue);
-    this.late.splice(0, this.late.length, ...this.late.filter((c) => !isDue(c)));
-    const contributions = [...own, ...(this.received.get(r)?.values() ?? []), ...due].sort(
-      (a, b) => a.round - b.round || (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0),
-    );
-    const { kept, outliers } = dropOutliers(contributions, this.opts.outlierFactor);
-    const result = aggregate(
-      kept.map((c) => ({ values: c.values, weight: c.samples })),
-      { method: this.opts.aggregator === 'mean' ? 'weighted-mean' : 'auto' },
-    );
-    this.outer.step(this.anchor, result.values);
-    this.received.delete(r);
-    this.roundNo = r + 1;
-    return { contributions, kept, outliers, result };
+  private closeRound(r: number, own: Contribution | undefined, ownIsLate = false) {
+    const { contributions: base } = this.book.close(r, []);
+    const withOwn = own ? sortByRoundAndSender([own, ...base]) : base;
+    const variants = own === undefined ? [base] : ownIsLate ? [base, withOwn] : [withOwn, base];
+    const target = this.majorityClaim(r + 1);
+    const momentum = this.outer.state();
+    let chosen = variants[0];
+    let next = this.anchor;
+    let result: ReturnType<typeof combine> | undefined;
+    for (const variant of target === undefined ? variants.slice(0, 1) : variants) {
+      this.outer.loadState(momentum);
+      if (variant.length === 0) {
+        // Nothing usable arrived (this peer's own update is late): the anchor stays.
+        [chosen, next, result] = [variant, this.anchor, undefined];
+      } else {
+        const res = combine(variant, {
+          aggregator: this.opts.aggregator,
+          outlierFactor: this.opts.outlierFactor,
+          maxSamples: this.opts.maxSamplesPerUpdate,
+        });
+        const candidate = this.anchor.slice();
+        this.outer.step(candidate, res.values);
+        [chosen, next, result] = [variant, candidate, res];
+      }
+      if (target === undefined || anchorHashOf(next) === target) break;
+    }
+    if (target !== undefined && anchorHashOf(next) !== target && chosen !== variants[0]) {
+      // Neither matches: keep the default choice.
+      return this.closeRoundWith(r, variants[0], momentum, own);
+    }
+    this.setAnchor(next, r + 1);
+    this.book.enter(this.roundNo, this.anchorHashValue);
+    return {
+      contributions: chosen,
+      kept: result?.kept ?? [],
+      outliers: result?.outliers ?? [],
+      method: result?.method ?? 'none',
+      ownIncluded: own !== undefined && chosen.includes(own),
+    };
+  }
+
+  private closeRoundWith(
+    r: number,
+    chosen: Contribution[],
+    momentum: ReturnType<OuterNesterov['state']>,
+    own: Contribution | undefined,
+  ) {
+    this.outer.loadState(momentum);
+    let result: ReturnType<typeof combine> | undefined;
+    let next = this.anchor;
+    if (chosen.length > 0) {
+      result = combine(chosen, {
+        aggregator: this.opts.aggregator,
+        outlierFactor: this.opts.outlierFactor,
+        maxSamples: this.opts.maxSamplesPerUpdate,
+      });
+      next = this.anchor.slice();
+      this.outer.step(next, result.values);
+    }
+    this.setAnchor(next, r + 1);
+    this.book.enter(this.roundNo, this.anchorHashValue);
+    return {
+      contributions: chosen,
+      kept: result?.kept ?? [],
+      outliers: result?.outliers ?? [],
+      method: result?.method ?? 'none',
+      ownIncluded: own !== undefined && chosen.includes(own),
+    };
+  }
+
+  /** The anchor hash closing round `r` from what this peer holds (without its own update) would give. */
+  private previewAnchorHash(r: number): string {
+    const cs = this.book.peek(r);
+    if (cs.length === 0) return this.anchorHashValue;
+    const momentum = this.outer.state();
+    const res = combine(cs, {
+      aggregator: this.opts.aggregator,
+      outlierFactor: this.opts.outlierFactor,
+      maxSamples: this.opts.maxSamplesPerUpdate,
+    });
+    const candidate = this.anchor.slice();
+    this.outer.step(candidate, res.values);
+    this.outer.loadState(momentum);
+    return anchorHashOf(candidate);
+  }
+
+  /** The anchor hash a strict majority of the other active peers claim for `round`, if any. */
+  private majorityClaim(round: number): string | undefined {
+    const input = this.voteInput(false);
+    const counts = new Map<string, number>();
+    for (const v of input.votes)
+      if (v.round === round) counts.set(v.anchorHash, (counts.get(v.anchorHash) ?? 0) + 1);
+    for (const [hash, n] of counts) if (2 * n > input.electorate.length) return hash;
+    return undefined;
   }
 
   /**
-   * A peer a round behind (most peers have closed its current round) closes that round from the
-   * updates it received, without training: the same aggregate the others took, so the anchors
-   * agree without fetching a snapshot (8 bytes per parameter, against 1/8 for a sign update). A
-   * peer slower than the round timeout thus trains every other round instead of re-syncing in
-   * every one. Returns the number of rounds closed this way.
+   * A peer a round behind (a strict majority of the others have closed its current round) closes
+   * that round from the updates it received, without training: the same aggregate the others took,
+   * so the anchors agree without fetching a snapshot (8 bytes per parameter, against 1/8 for a sign
+   * update). A peer slower than the round timeout thus trains every other round instead of
+   * re-syncing in every one. Returns the number of rounds closed this way.
    */
   private catchUp(): number {
     let closed = 0;
     for (;;) {
-      const active = this.activePeers();
-      const ahead = this.peersAhead();
-      if (ahead.length === 0 || 2 * ahead.length < active.length) return closed;
-      const got = this.received.get(this.roundNo);
-      if (got === undefined || !ahead.every((id) => got.has(id))) return closed;
+      const active = this.activePeers(Date.now());
+      const ahead = majorityClosed(
+        this.roundNo,
+        active.map((peer) => ({ peer, round: this.members.roundOf(peer) })),
+        this.opts.maxRoundsAhead,
+      );
+      if (ahead === undefined) return closed;
       const r = this.roundNo;
-      this.closeRound(r, []);
+      if (!ahead.every((id) => this.book.hasOnAnchor(r, id))) return closed;
+      // Claims of being ahead are only claims: when a strict majority of the others claim an anchor
+      // for the next round, close the round only if what this peer holds gives that anchor.
+      const target = this.majorityClaim(r + 1);
+      if (target !== undefined && this.previewAnchorHash(r) !== target) return closed;
+      const got = this.book.receivedFor(r).length;
+      this.closeRound(r, undefined);
       closed++;
       this.emit('notice', {
-        message: `round ${r}: ${ahead.length} of ${active.length} peers had closed it; closed it from their ${got.size} update(s) without training, to catch up`,
+        message: `round ${r}: ${ahead.length} of ${active.length} peers had closed it; closed it from their ${got} update(s) without training, to catch up`,
       });
     }
   }
@@ -502,11 +653,11 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   async settle(settleMs = 5_000, signal?: AbortSignal): Promise<void> {
     await this.heartbeat();
     const deadline = Date.now() + settleMs;
-    const reported = () =>
-      this.activePeers().every((id) => {
-        const p = this.peers.get(id);
-        return p !== undefined && p.round >= this.roundNo && p.fingerprintKey !== undefined;
-      });
+    const reported = () => {
+      const active = this.activePeers(Date.now());
+      const votes = this.members.votes(active);
+      return votes.length === active.length && votes.every((v) => v.round >= this.roundNo);
+    };
     while (Date.now() < deadline && !reported()) await this.waitForMessage(200, signal);
     await this.checkDrift(signal);
     await this.heartbeat();
@@ -515,7 +666,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     while (Date.now() < linger && !signal?.aborted) await this.waitForMessage(200, signal);
   }
 
-  /** Gossips this peer's progress (what the inspector reads and what drift detection compares). */
+  /** Gossips this peer's progress (what the inspector reads) and its vote on the anchor. */
   async heartbeat(live?: { step: number; samples: number; rate: number }): Promise<void> {
     if (this.node.topicPeers('heartbeats').length === 0) return;
     const t = this.node.traffic();
@@ -531,6 +682,7 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
         bytesOut: t.totalSent,
         hardware: this.opts.hardware ?? { provider: 'cpu', deviceName: 'unknown', cores: 1 },
         fingerprint: Float32Array.from(anchorFingerprint(this.anchor)),
+        anchorHash: this.anchorHashValue,
         role: 'trainer',
         name: this.opts.name,
       })
@@ -546,13 +698,17 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
 
   // ---- message handling ----
 
+  /**
+   * The gossip validator: outside the late window, ignored (not forwarded, no penalty); another codec,
+   * a payload larger than this model's update can be, or inline bytes that do not decode to this model's
+   * shapes with finite values: rejected (the sender's score drops).
+   */
   private validateUpdate(m: UpdateMessage, _from: string): GossipVerdict {
     if (m.round < this.roundNo - this.opts.lateRounds || m.round > this.roundNo + this.opts.lateRounds)
       return 'ignore';
-    if (m.payload.kind === 'inline') {
-      const values = this.decodeUpdate(m.payload.bytes);
-      if (!values) return 'reject';
-    }
+    if (m.codec !== this.opts.codec) return 'reject';
+    if (m.payload.kind === 'hash') return m.payload.byteLength <= this.maxUpdateBytes ? 'accept' : 'reject';
+    if (m.payload.bytes.length > this.maxUpdateBytes || !this.decodeUpdate(m.payload.bytes)) return 'reject';
     return 'accept';
   }
 
@@ -563,12 +719,14 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
         bytes,
         this.shared.map((t) => ({ name: t.name, length: t.length })),
       );
-      return concat(
+      const values = concat(
         tensors.map((t) => t.values),
         this.total,
       );
+      for (let i = 0; i < values.length; i++) if (values[i] - values[i] !== 0) return undefined;
+      return values;
     } catch (e) {
-      if (isCompressError(e)) return undefined;
+      if (isCompressError(e) || e instanceof AveragingError) return undefined;
       throw e;
     }
   }
@@ -577,40 +735,28 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     const now = Date.now();
     if (e.topic === 'heartbeats') {
       const m = e.message;
-      if (m.type === 'leave') {
-        const p = this.peers.get(e.from);
-        if (p) {
-          p.left = true;
-          p.lastSeen = now;
-        }
-      } else {
-        this.peers.set(e.from, {
-          lastSeen: now,
-          round: m.round,
-          role: m.role,
-          fingerprintKey: fingerprintKey(m),
-          left: false,
-        });
-      }
+      if (m.type === 'leave') this.members.leave(e.from, now);
+      else this.members.heartbeat(e.from, m, now, this.roundNo);
       this.wake?.();
       return;
     }
-    void this.acceptUpdate(e.message, e.from);
+    void this.acceptUpdate(e.message, e.from).catch((err: unknown) => {
+      // Nothing a peer sends may stop this one: report and go on.
+      this.emit('notice', { message: `could not take an update from ${e.from}: ${(err as Error).message}` });
+    });
   }
 
   private async acceptUpdate(m: UpdateMessage, from: string): Promise<void> {
-    const p = this.peers.get(from);
-    this.peers.set(from, {
-      lastSeen: Date.now(),
-      round: Math.max(p?.round ?? 0, m.round),
-      role: 'trainer',
-      fingerprintKey: p?.fingerprintKey,
-      left: false,
-    });
+    if (m.round > MAX_ROUND) return;
+    if (this.book.has(m.round, from)) {
+      this.node.penalize(from, 'duplicate-update');
+      this.emit('notice', { message: `dropped a second update from ${from} for round ${m.round}` });
+      return;
+    }
     if (m.round >= this.roundNo) this.firstOtherUpdateAt ??= Date.now();
     let bytes: Uint8Array;
     try {
-      bytes = await this.node.resolveUpdatePayload(m);
+      bytes = await this.node.resolveUpdatePayload(m, { maxBytes: this.maxUpdateBytes });
     } catch (err) {
       this.emit('notice', {
         message: `could not fetch the update of ${from} (round ${m.round}): ${(err as Error).message}`,
@@ -619,91 +765,78 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
     const values = this.decodeUpdate(bytes);
     if (!values) {
+      this.node.penalize(from, 'malformed-update');
       this.emit('notice', { message: `rejected a malformed update from ${from} (round ${m.round})` });
       return;
     }
-    const c: Contribution = { sender: from, round: m.round, samples: m.samples, values };
-    if (m.round < this.roundNo) {
-      // Its round has closed here: fold it into the next aggregation.
-      if (m.round >= this.roundNo - this.opts.lateRounds) this.late.push(c);
-    } else {
-      const map = this.received.get(m.round) ?? new Map<string, Contribution>();
-      this.received.set(m.round, map);
-      map.set(from, c);
+    const result = this.book.offer({
+      sender: from,
+      round: m.round,
+      samples: m.samples,
+      anchorHash: m.anchorHash,
+      values,
+    });
+    if (result === 'duplicate') this.node.penalize(from, 'duplicate-update');
+    // Whatever became of it, the update tells which anchor its sender is on and that it trains.
+    this.members.update(from, m.round, m.anchorHash, Date.now(), this.roundNo);
+    if (result !== 'accepted' && result !== 'wrong-anchor') {
+      this.emit('notice', { message: `dropped an update from ${from} (round ${m.round}): ${result}` });
     }
     this.wake?.();
   }
 
   // ---- coordination without a coordinator ----
 
-  private activePeers(): string[] {
-    const now = Date.now();
-    return (
-      [...this.peers]
-        .filter(([, p]) => p.role === 'trainer' && !p.left && now - p.lastSeen < this.opts.peerStaleMs)
-        // A neighbour counts while connected; any other peer while its messages keep arriving
-        // through gossip. A killed neighbour drops at once, a vanished non-neighbour after a few seconds.
-        .filter(([id, p]) => this.node.connectedPeers().includes(id) || now - p.lastSeen < RECENT_MS)
-        .filter(([, p]) => p.round >= this.roundNo - this.opts.lateRounds)
-        .map(([id]) => id)
-    );
+  private connectedSet(): Set<string> {
+    return new Set(this.node.connectedPeers());
   }
 
-  /** Trainer peers that announced their departure within the last {@link RECENT_MS}. */
-  private recentlyLeft(): string[] {
-    const now = Date.now();
-    return [...this.peers]
-      .filter(([, p]) => p.role === 'trainer' && p.left && now - p.lastSeen < RECENT_MS)
-      .map(([id]) => id);
+  private activePeers(now: number): string[] {
+    return this.members.active(now, this.roundNo, this.connectedSet());
   }
 
-  private haveAll(round: number): boolean {
-    const got = this.received.get(round);
-    return this.activePeers().every((id) => got?.has(id));
-  }
-
-  private peersAhead(): string[] {
-    return this.activePeers().filter((id) => (this.peers.get(id)?.round ?? 0) > this.roundNo);
+  private haveAll(round: number, expected: readonly string[]): boolean {
+    return expected.every((id) => this.book.has(round, id));
   }
 
   private roundTimeout(innerMs: number): number {
     return this.opts.roundTimeoutMs ?? defaultRoundTimeoutMs(innerMs);
   }
 
+  /** What the anchor vote is taken on: this peer, the active peers and their recent claims. */
+  private voteInput(selfVotes: boolean): ChooseAnchorInput {
+    const electorate = this.activePeers(Date.now());
+    return {
+      self: { round: this.roundNo, anchorHash: this.anchorHashValue },
+      selfVotes,
+      electorate,
+      votes: this.members.votes(electorate),
+      maxRoundsAhead: this.opts.maxRoundsAhead,
+    };
+  }
+
+  /** The anchor a strict majority of the active peers vouch for, when it is not this peer's. */
+  private anchorChoice(selfVotes: boolean): AnchorChoice | undefined {
+    return chooseAnchor(this.voteInput(selfVotes));
+  }
+
+  /** Whether any active peer claims a round ahead of this one (a swarm is running). */
+  private anyAhead(): boolean {
+    return this.activePeers(Date.now()).some((id) => this.members.claimedFrom(id, this.roundNo + 1));
+  }
+
   /**
-   * Drift detection: when the peers at this round agree on an anchor (by fingerprint) that is
-   * not ours, or a majority is ahead of us, take their state.
+   * Drift detection: closes the rounds a majority already closed (catch-up), then, when a strict
+   * majority of the active peers vouch for another anchor, takes it.
    */
   private async checkDrift(signal?: AbortSignal): Promise<void> {
     if (this.catchUp() > 0) await this.heartbeat();
-    const mine = fingerprintOf(this.anchor);
-    const groups = new Map<string, string[]>([[mine, [this.node.peerId]]]);
-    for (const id of this.activePeers()) {
-      const p = this.peers.get(id)!;
-      if (p.round !== this.roundNo || !p.fingerprintKey) continue;
-      const list = groups.get(p.fingerprintKey) ?? [];
-      list.push(id);
-      groups.set(p.fingerprintKey, list);
-    }
-    // Every peer ranks the groups the same way (size, then smallest peer id), so all agree on
-    // which anchor wins without anyone deciding for the others.
-    const rank = (ids: string[]) => [...ids].sort()[0];
-    const [bestKey, bestIds] = [...groups].sort(
-      (a, b) => b[1].length - a[1].length || (rank(a[1]) < rank(b[1]) ? -1 : 1),
-    )[0];
-    const ahead = this.peersAhead();
-    const from =
-      bestKey !== mine
-        ? bestIds
-        : ahead.length > 0 && ahead.length >= this.activePeers().length / 2
-          ? ahead
-          : undefined;
-    if (!from) return;
+    if (!this.anchorChoice(true)) return;
     try {
-      await this.resync(from, 'drift', signal);
+      await this.resync('drift', signal);
     } catch (e) {
-      // Peers that moved on mid-fetch (no two snapshots agree) are no reason to stop training:
-      // stay on this anchor and try again at the next round's drift check.
+      // Peers that moved on mid-fetch, or a bad snapshot, are no reason to stop training: stay on
+      // this anchor and try again at the next round's drift check.
       if (signal?.aborted) throw e;
       this.emit('notice', {
         message: `could not re-sync (${(e as Error).message}); continuing on this peer's anchor`,
@@ -711,47 +844,81 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     }
   }
 
-  private async resync(
-    candidates: string[],
-    reason: 'join' | 'drift',
+  /**
+   * Fetches the state a strict majority vouches for from the peers that vouch for it, checks every field
+   * (bounds, finite values, sizes) and that the state fetched is itself vouched for by a strict majority
+   * (round and anchor hash), and only then adopts all of it at once. A peer that served a malformed
+   * snapshot, or another anchor than it vouched for at that round, is penalised; the fetch is tried again.
+   */
+  /**
+   * Takes the state a strict majority of the active peers vouch for: a joiner (which does not vote)
+   * or a drifted peer (which does). The swarm's state moves on at every outer step, so a fetch that
+   * straddles one fails and is tried again, with the vote taken anew each time.
+   */
+  private async resync(reason: 'join' | 'drift', signal?: AbortSignal): Promise<string[]> {
+    const selfVotes = reason === 'drift';
+    const attempts = reason === 'join' ? JOIN_SYNC_ATTEMPTS : DRIFT_SYNC_ATTEMPTS;
+    const refused = new Set<string>();
+    return retryWithBackoff(() => this.takeVouchedSnapshot(selfVotes, refused, signal), {
+      attempts,
+      baseMs: RESYNC_BACKOFF_MS,
+      maxMs: RESYNC_MAX_BACKOFF_MS,
+      signal,
+      onRetry: (e, attempt, waitMs) =>
+        this.emit('notice', {
+          message: `could not take the swarm's state (${(e as Error).message}); trying again in ${(waitMs / 1000).toFixed(1)} s (${attempt}/${attempts})`,
+        }),
+    });
+  }
+
+  /** One try of {@link resync}: fetch, check and adopt the vouched state, or throw why not. */
+  private async takeVouchedSnapshot(
+    selfVotes: boolean,
+    refused: Set<string>,
     signal?: AbortSignal,
   ): Promise<string[]> {
-    const quorum = Math.min(2, candidates.length);
-    const attempts = reason === 'join' ? JOIN_SYNC_ATTEMPTS : DRIFT_SYNC_ATTEMPTS;
-    // The swarm's state moves on at every outer step: a fetch that straddles one sees the
-    // snapshot change (or peers disagree for a moment), so try again. A joiner asks the peers
-    // ahead at each try (the first ones may have left).
-    const sources = () => {
-      const ahead = reason === 'join' ? this.peersAhead() : [];
-      return (ahead.length >= quorum ? ahead : candidates).slice(0, 3);
-    };
-    const result = await retryWithBackoff(
-      (attempt) =>
-        this.node.fetchSnapshot(attempt === 1 ? candidates.slice(0, 3) : sources(), { quorum, signal }),
-      {
-        attempts,
-        baseMs: RESYNC_BACKOFF_MS,
-        maxMs: RESYNC_MAX_BACKOFF_MS,
-        signal,
-        onRetry: (e, attempt, waitMs) =>
-          this.emit('notice', {
-            message: `could not fetch the swarm's state (${(e as Error).message}); trying again in ${(waitMs / 1000).toFixed(1)} s (${attempt}/${attempts})`,
-          }),
-      },
-    );
-    const s = decodeSnapshot(result.bytes, this.total);
+    const choice = this.anchorChoice(selfVotes);
+    if (choice === undefined)
+      throw new AveragingError('no majority of the active peers vouches for one state');
+    const candidates = choice.peers.filter((p) => !refused.has(p));
+    if (candidates.length === 0)
+      throw new AveragingError('every peer vouching for the majority state served a bad snapshot');
+    const result = await this.node.fetchSnapshot(candidates.slice(0, 3), {
+      quorum: Math.min(2, candidates.length),
+      signal,
+    });
+    let s: ReturnType<typeof decodeSnapshot>;
+    try {
+      s = decodeSnapshot(result.bytes, this.total);
+    } catch (e) {
+      this.refuseSnapshot(result.source, (e as Error).message, refused);
+      throw e;
+    }
+    const hash = anchorHashOf(s.anchor);
+    if (!isVouched(this.voteInput(selfVotes), s.round, hash)) {
+      const error = new AveragingError(
+        `the state at round ${s.round} (anchor ${hash.slice(0, 12)}…) served by ${result.source} is not vouched for by a majority`,
+      );
+      // At the round it vouched for, a peer serves the anchor it vouched for, or it lies.
+      if (s.round === choice.round) this.refuseSnapshot(result.source, error.message, refused);
+      throw error;
+    }
     const before = this.roundNo;
-    this.anchor = s.anchor;
     this.outer.loadState([{ key: '', momentum: s.momentum }]);
-    this.roundNo = s.round;
-    this.late.length = 0;
-    for (const r of this.received.keys()) if (r < s.round) this.received.delete(r);
+    this.setAnchor(s.anchor, s.round);
+    this.book.reset(s.round, this.anchorHashValue);
     this.trainer.resetOptimizer();
     await this.heartbeat();
     this.emit('notice', {
-      message: `took the swarm's state at round ${s.round} from ${result.agreeing.length} agreeing peer(s) (was at round ${before})`,
+      message: `took the swarm's state at round ${s.round} from ${result.agreeing.length} agreeing peer(s) of ${choice.peers.length} vouching (was at round ${before})`,
     });
     return result.agreeing;
+  }
+
+  private refuseSnapshot(peer: string, why: string, refused: Set<string>): void {
+    refused.add(peer);
+    this.node.penalize(peer, 'bad-snapshot');
+    this.emit('notice', { message: `refused the snapshot of ${peer}: ${why}` });
   }
 
   private waitForMessage(ms: number, signal?: AbortSignal): Promise<void> {
@@ -769,56 +936,16 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
   }
 }
 
-/** Drops updates whose norm is far above the round's median (a ×100 update, say). */
-function dropOutliers(
-  cs: Contribution[],
-  factor: number,
-): { kept: Contribution[]; outliers: Contribution[] } {
-  if (cs.length < 3) return { kept: cs, outliers: [] };
-  const norms = cs.map((c) => l2Norm(c.values));
-  const sorted = [...norms].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  const kept: Contribution[] = [];
-  const outliers: Contribution[] = [];
-  cs.forEach((c, i) => {
-    (norms[i] > factor * median ? outliers : kept).push(c);
-  });
-  return { kept, outliers };
-}
-
-/** The L2 norm (a loop: spreading millions of values into Math.hypot would overflow the stack). */
-function l2Norm(v: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
-  return Math.sqrt(sum);
-}
-
-function fingerprintKey(m: HeartbeatMessage): string {
-  return Buffer.from(m.fingerprint.buffer, m.fingerprint.byteOffset, m.fingerprint.byteLength).toString(
-    'hex',
-  );
-}
-
-function fingerprintOf(anchor: Float32Array): string {
-  const f = Float32Array.from(anchorFingerprint(anchor));
-  return Buffer.from(f.buffer).toString('hex');
-}
-
 function concat(parts: Float32Array[], total: number): Float32Array {
   const out = new Float32Array(total);
   let o = 0;
   for (const p of parts) {
+    if (o + p.length > total) throw new AveragingError(`expected ${total} shared values, got more`);
     out.set(p, o);
     o += p.length;
   }
   if (o !== total) throw new AveragingError(`expected ${total} shared values, got ${o}`);
   return out;
-}
-
-function sha256(a: Float32Array): string {
-  return createHash('sha256')
-    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
-    .digest('hex');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

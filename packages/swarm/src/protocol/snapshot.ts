@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { MAX_ROUND } from './core/limits.ts';
 import { AveragingError } from './errors.ts';
 
 /** What a joining peer needs to take part in the next round: the shared state of the swarm. */
@@ -46,10 +48,49 @@ export function decodeSnapshot(bytes: Uint8Array, expectedLength: number): Avera
   }
   if (bytes.length !== HEADER_BYTES + 8 * length)
     throw new AveragingError('snapshot size does not match its header');
+  const round = view.getUint32(8, true);
+  if (round > MAX_ROUND)
+    throw new AveragingError(`snapshot round ${round} is beyond the highest accepted round ${MAX_ROUND}`);
   const floats = new Float32Array(bytes.slice(HEADER_BYTES).buffer);
   const anchor = floats.slice(0, length);
   const momentum = floats.slice(length);
-  for (const v of anchor)
-    if (!Number.isFinite(v)) throw new AveragingError('snapshot anchor has non-finite values');
-  return { round: view.getUint32(8, true), anchor, momentum };
+  assertFinite('anchor', anchor);
+  assertFinite('momentum', momentum);
+  return { round, anchor, momentum };
+}
+
+function assertFinite(field: string, values: Float32Array): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v - v !== 0) throw new AveragingError(`snapshot ${field}[${i}] is not finite (${v})`);
+  }
+}
+
+/** sha256 (hex) of an anchor's float32 bytes: what peers vouch for in heartbeats and updates. */
+export function anchorHashOf(anchor: Float32Array): string {
+  return createHash('sha256')
+    .update(new Uint8Array(anchor.buffer, anchor.byteOffset, anchor.byteLength))
+    .digest('hex');
+}
+
+/**
+ * Decodes a snapshot and checks it is the state the peers vouched for: every field bounded and finite
+ * ({@link decodeSnapshot}), at the vouched round, with an anchor whose sha256 is the vouched hash. Throws
+ * {@link AveragingError} naming the field; nothing is adopted before this returns.
+ */
+export function decodeVouchedSnapshot(
+  bytes: Uint8Array,
+  expectedLength: number,
+  vouched: { round: number; anchorHash: string },
+): AveragingSnapshot {
+  const s = decodeSnapshot(bytes, expectedLength);
+  if (s.round !== vouched.round)
+    throw new AveragingError(`snapshot round ${s.round} differs from the vouched round ${vouched.round}`);
+  const hash = anchorHashOf(s.anchor);
+  if (hash !== vouched.anchorHash) {
+    throw new AveragingError(
+      `snapshot anchor hashes to ${hash.slice(0, 12)}…, the peers vouched for ${vouched.anchorHash.slice(0, 12)}…`,
+    );
+  }
+  return s;
 }
