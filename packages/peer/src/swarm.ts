@@ -33,6 +33,8 @@ export interface SwarmRunOptions {
   onRound?: (report: RoundReport & { valLoss?: number; valAccuracy?: number }) => void;
   onNotice?: (message: string) => void;
   onProgress?: (p: { round: number; steps: number; loss: number }) => void;
+  /** Called whenever the trainer peers of this run that this peer knows change (their ids). */
+  onPeers?: (peers: string[]) => void;
   /** Aborting ends the current round early, announces the departure and checkpoints. */
   signal?: AbortSignal;
 }
@@ -82,6 +84,7 @@ export async function runSwarmPeer(
   });
   const aborted = () => opts.signal?.aborted ?? false;
   let metrics: { close(): Promise<void> } | undefined;
+  let peersTimer: NodeJS.Timeout | undefined;
   try {
     node.on('refused', (e) => opts.onNotice?.(e.message));
     node.on('rejected', (e) => opts.onNotice?.(`rejected a ${e.topic} message from ${e.peer}: ${e.reason}`));
@@ -114,6 +117,12 @@ export async function runSwarmPeer(
     );
     peer.on('notice', (e) => opts.onNotice?.(e.message));
     peer.on('progress', (e) => opts.onProgress?.(e));
+    let knownKey = '';
+    peersTimer = setInterval(() => {
+      const known = peer.knownPeers();
+      if (known.join() !== knownKey) opts.onPeers?.(known);
+      knownKey = known.join();
+    }, 250);
     let lastLoss: number | null = null;
     let lastRate = 0;
     if (config.metrics.prometheusPort !== undefined) {
@@ -212,6 +221,7 @@ export async function runSwarmPeer(
       joinedFrom: joined.from,
     };
   } finally {
+    clearInterval(peersTimer);
     await metrics?.close().catch(() => undefined);
     await node.stop().catch(() => undefined);
   }

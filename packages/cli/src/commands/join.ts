@@ -1,6 +1,7 @@
 import { loadConfig } from '@enjambre/config';
 import { runSwarmPeer, setupTraining } from '@enjambre/peer';
-import { printJsonLine, UsageError } from '../output.ts';
+import { log, Notices } from '../log.ts';
+import { EXIT, printJsonLine, UsageError } from '../output.ts';
 import { bytes, interruptSignal, ProgressLine } from '../progress.ts';
 import type { Command } from './index.ts';
 
@@ -19,6 +20,10 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
   --listen       a listen multiaddr; replaces swarm.listen; repeatable
   --min-peers N  when no swarm runs yet, wait (up to 60 s) until N peers, this one included, are
                  seen before the first round, so that peers started together begin together
+  --require-peers N
+                 exit with code 3 unless N peers of the run, this one included, are found within
+                 swarm.peerSearchTimeoutMs (default 30 s); without it, a peer that finds no other
+                 says so and trains alone
   --json         print a final JSON line on stdout`,
   options: {
     config: { type: 'string' },
@@ -26,6 +31,7 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
     bootstrap: { type: 'string', multiple: true },
     listen: { type: 'string', multiple: true },
     'min-peers': { type: 'string', default: '1' },
+    'require-peers': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
   async run(values) {
@@ -34,29 +40,52 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
     if (maxRounds !== undefined && (!Number.isInteger(maxRounds) || maxRounds < 1)) {
       throw new UsageError(`--max-rounds must be a positive integer, got ${values['max-rounds']}`);
     }
+    const requirePeers = values['require-peers'] === undefined ? undefined : Number(values['require-peers']);
+    if (requirePeers !== undefined && (!Number.isInteger(requirePeers) || requirePeers < 1)) {
+      throw new UsageError(`--require-peers must be a positive integer, got ${values['require-peers']}`);
+    }
     const progress = new ProgressLine();
-    const signal = interruptSignal((sig) =>
+    const notices = new Notices();
+    const interrupt = interruptSignal((sig) =>
       progress.note(`${sig}: leaving the swarm and writing a checkpoint…`),
     );
+    const tooFew = new AbortController();
+    const signal = AbortSignal.any([interrupt, tooFew.signal]);
     const config = await loadConfig(values.config);
     if (!config.swarm.runId)
       throw new UsageError(`${values.config}: swarm.runId is required to join a swarm`);
     const setup = await setupTraining(config, {
-      onNotice: (n) => progress.note(`note: ${n.message}`),
+      onNotice: (n) => notices.notice(n.message),
       signal,
       // Training in a worker thread leaves the event loop to libp2p.
       offThread: true,
+    });
+    const bootstrap = (values.bootstrap as string[] | undefined) ?? config.swarm.bootstrap;
+    const search = new PeerSearch({
+      runId: config.swarm.runId,
+      bootstrap,
+      mdns: config.swarm.mdns,
+      timeoutMs: config.swarm.peerSearchTimeoutMs,
+      required: requirePeers,
+      onTooFew: () => tooFew.abort(new Error('too few peers')),
     });
     try {
       progress.note(`${setup.model.summary}; provider ${setup.provider}; run ${config.swarm.runId}`);
       const result = await runSwarmPeer(setup, {
         maxRounds,
-        bootstrap: values.bootstrap as string[] | undefined,
+        bootstrap,
         listen: values.listen as string[] | undefined,
         minPeers: Number(values['min-peers']),
         signal,
-        onListening: (addrs, id) => progress.note(`peer ${id}\nlistening on ${addrs.join(' ')}`),
-        onNotice: (m) => progress.note(`note: ${m}`),
+        onListening: (addrs, id) => {
+          progress.note(`peer ${id}\nlistening on ${addrs.join(' ')}`);
+          search.start();
+        },
+        onPeers: (peers) => search.update(peers),
+        onNotice: (m) => {
+          if (/ is in run | runs model\/config hash /.test(m)) search.refused(m);
+          notices.notice(m);
+        },
         onProgress: (p) => progress.update(`round ${p.round}  step ${p.steps}  loss ${p.loss.toFixed(4)}`),
         onRound: (r) =>
           progress.note(
@@ -64,6 +93,8 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
           ),
       });
       progress.done();
+      notices.close();
+      if (search.failed) return EXIT.peersNotFound;
       const summary = {
         rounds: result.rounds,
         valLoss: result.valLoss,
@@ -84,7 +115,76 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
         );
       return 0;
     } finally {
+      search.stop();
+      notices.close();
       await setup.data.close();
     }
   },
 };
+
+/**
+ * Watches for the peers of this run: when none (or fewer than `--require-peers`) are found in
+ * `swarm.peerSearchTimeoutMs`, says so and names the likely cause; with `required`, fails the run.
+ */
+class PeerSearch {
+  private timer: NodeJS.Timeout | undefined;
+  private peers: string[] = [];
+  private readonly refusals: string[] = [];
+  failed = false;
+
+  constructor(
+    private readonly o: {
+      runId: string;
+      bootstrap: string[];
+      mdns: boolean;
+      timeoutMs: number;
+      required?: number;
+      onTooFew(): void;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setTimeout(() => this.check(), this.o.timeoutMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  update(peers: string[]): void {
+    this.peers = peers;
+  }
+
+  /** A peer of another run or another model/settings was met (and refused). */
+  refused(message: string): void {
+    if (this.refusals.length < 8) this.refusals.push(message);
+  }
+
+  private check(): void {
+    const found = this.peers.length + 1;
+    const wanted = this.o.required ?? 2;
+    if (found >= wanted) return;
+    const seconds = `${Math.round(this.o.timeoutMs / 1000)} s`;
+    const what =
+      this.o.required === undefined
+        ? `found no other peer of run '${this.o.runId}' in ${seconds}; training alone until peers come`
+        : `found ${found} of the ${this.o.required} peers required by --require-peers (this one included) of run '${this.o.runId}' in ${seconds}`;
+    const where =
+      this.o.bootstrap.length > 0
+        ? `check the bootstrap address ${this.o.bootstrap.join(', ')} (its host, port and /p2p/ peer id, and that a peer runs there)`
+        : `no bootstrap address is set${this.o.mdns ? ' and mDNS found no peer on this network' : ' and mDNS is off'}: give one with --bootstrap or swarm.bootstrap`;
+    const cause =
+      this.refusals.length > 0
+        ? `peers were met but run another run or model: ${this.refusals.join('; ')}`
+        : `${where}; that the other peers use the run id '${this.o.runId}'; and that the network (firewall, NAT) lets TCP through`;
+    const line = `${what}: ${cause}`;
+    if (this.o.required === undefined) {
+      log().warn({ kind: 'peer-search', found }, line);
+      return;
+    }
+    log().error({ kind: 'peer-search', found }, line);
+    this.failed = true;
+    this.o.onTooFew();
+  }
+}
