@@ -47,6 +47,8 @@ function addOptions(
   for (const [name, o] of Object.entries(options)) {
     const flags = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ' <value>' : ''}`;
     const option = new Option(flags);
+    // `--no-web` is a flag of its own here, not commander's negation of `--web`.
+    option.negate = false;
     if (o.multiple) {
       // A repeated option collects its values; given ones replace the default (as parseArgs does).
       option.argParser((v: string, prev: unknown) =>

@@ -71,3 +71,9 @@ export class AbortError extends InspectorError {
 export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/** No peer at the given addresses answered with its view of the run. */
+export class StatusUnavailableError extends InspectorError {
+  override name = 'StatusUnavailableError';
+  override readonly code = 'ERR_INSPECTOR_STATUS_UNAVAILABLE';
+}

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { HostTensor } from '@enjambre/autograd';
 import { compileNamePatterns } from '@enjambre/config';
-import { startMetricsServer } from '@enjambre/inspector';
+import { type StatusService, serveSwarmStatus, startMetricsServer } from '@enjambre/inspector';
 import { writeCheckpoint } from '@enjambre/runtime';
 import {
   AveragingPeer,
@@ -85,6 +85,7 @@ export async function runSwarmPeer(
   const aborted = () => opts.signal?.aborted ?? false;
   let metrics: { close(): Promise<void> } | undefined;
   let peersTimer: NodeJS.Timeout | undefined;
+  let statusService: StatusService | undefined;
   try {
     node.on('refused', (e) => opts.onNotice?.(e.message));
     node.on('rejected', (e) => opts.onNotice?.(`rejected a ${e.topic} message from ${e.peer}: ${e.reason}`));
@@ -96,6 +97,11 @@ export async function runSwarmPeer(
       .map((p) => ({ name: p.name, length: p.dims.reduce((a, b) => a * b, 1) }));
     const params = () => trainer.parameters();
     const inner = innerTrainer(setup, shared);
+    const hardware = {
+      provider: setup.provider,
+      deviceName: cpus()[0]?.model ?? 'cpu',
+      cores: cpus().length,
+    };
     const peer = new AveragingPeer(
       node,
       inner,
@@ -111,7 +117,7 @@ export async function runSwarmPeer(
         roundTimeoutMs: s.averaging.roundTimeoutMs,
         joinWaitMs: opts.joinWaitMs,
         minPeers: opts.minPeers,
-        hardware: { provider: setup.provider, deviceName: cpus()[0]?.model ?? 'cpu', cores: cpus().length },
+        hardware,
         name: config.node.name,
       },
     );
@@ -125,6 +131,23 @@ export async function runSwarmPeer(
     }, 250);
     let lastLoss: number | null = null;
     let lastRate = 0;
+    let samplesDone = 0;
+    // Answers `enjambre status --json` in one exchange (this peer's view of the run).
+    statusService = await serveSwarmStatus(node, () => {
+      const t = node.traffic();
+      return {
+        round: peer.round,
+        step: trainer.step,
+        samplesDone,
+        loss: lastLoss,
+        samplesPerSec: lastRate,
+        bytesIn: t.totalReceived,
+        bytesOut: t.totalSent,
+        hardware,
+        role: 'trainer',
+        name: config.node.name,
+      };
+    });
     if (config.metrics.prometheusPort !== undefined) {
       metrics = await startMetricsServer({
         port: config.metrics.prometheusPort,
@@ -175,6 +198,7 @@ export async function runSwarmPeer(
         throw e;
       }
       lastLoss = report.loss;
+      samplesDone += report.samples;
       lastRate = report.samples / Math.max(1e-3, report.innerMs / 1000);
       const ev =
         evalEvery > 0 && report.round % evalEvery === 0
@@ -222,6 +246,7 @@ export async function runSwarmPeer(
     };
   } finally {
     clearInterval(peersTimer);
+    await statusService?.stop();
     await metrics?.close().catch(() => undefined);
     await node.stop().catch(() => undefined);
   }
