@@ -1,3 +1,5 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { loadConfig } from '@enjambre/config';
 import { runSwarmPeer, setupTraining } from '@enjambre/peer';
 import { log, Notices } from '../log.ts';
@@ -12,7 +14,8 @@ export const join: Command = {
 Joins the swarm of the config's swarm.runId: takes the running swarm's state from peers whose
 snapshots agree (or starts it), then trains rounds of swarm.averaging.innerSteps local steps,
 exchanging compressed updates with the other peers. Shows round, loss, peers and traffic.
-Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
+Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits. Every round is
+also appended as one JSON line to <node.workDir>/metrics-<runId>.jsonl, for plotting.
 
   --config       the node's config file (required)
   --max-rounds   stop after this round of the swarm (default: run until stopped)
@@ -61,6 +64,10 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
       offThread: true,
     });
     const bootstrap = (values.bootstrap as string[] | undefined) ?? config.swarm.bootstrap;
+    mkdirSync(config.node.workDir, { recursive: true });
+    const metricsFile = joinPath(config.node.workDir, `metrics-${config.swarm.runId}.jsonl`);
+    const metrics = createWriteStream(metricsFile, { flags: 'a' });
+    metrics.on('error', (e) => log().warn(`cannot write ${metricsFile}: ${e.message}`));
     const search = new PeerSearch({
       runId: config.swarm.runId,
       bootstrap,
@@ -87,10 +94,29 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
           notices.notice(m);
         },
         onProgress: (p) => progress.update(`round ${p.round}  step ${p.steps}  loss ${p.loss.toFixed(4)}`),
-        onRound: (r) =>
+        onRound: (r) => {
+          metrics.write(
+            `${JSON.stringify({
+              time: new Date().toISOString(),
+              round: r.round,
+              loss: r.loss,
+              valLoss: r.valLoss ?? null,
+              valAccuracy: r.valAccuracy ?? null,
+              contributors: r.contributors,
+              late: r.late,
+              peers: r.peersSeen,
+              steps: r.steps,
+              innerMs: r.innerMs,
+              waitMs: r.waitMs,
+              updateBytes: r.updateBytes,
+              bytesSent: r.bytesSent,
+              bytesReceived: r.bytesReceived,
+            })}\n`,
+          );
           progress.note(
             `round ${r.round}: loss ${r.loss.toFixed(4)}${r.valLoss === undefined ? '' : `, val ${r.valLoss.toFixed(4)}`}${r.valAccuracy === undefined ? '' : ` (${(100 * r.valAccuracy).toFixed(1)}%)`}, ${r.contributors} update(s)${r.late ? ` (${r.late} late)` : ''} [${r.method}], peers ${r.peersSeen}, out ${bytes(r.bytesSent)} in ${bytes(r.bytesReceived)}, ${(r.innerMs / 1000).toFixed(1)}s train + ${(r.waitMs / 1000).toFixed(1)}s wait, ${r.steps} steps, anchor ${r.anchorHash.slice(0, 8)}`,
-          ),
+          );
+        },
       });
       progress.done();
       notices.close();
@@ -115,6 +141,7 @@ Ctrl-C (or SIGTERM) announces the departure, writes a checkpoint and exits.
         );
       return 0;
     } finally {
+      await new Promise((r) => metrics.end(r));
       search.stop();
       notices.close();
       await setup.data.close();
