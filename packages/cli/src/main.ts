@@ -158,8 +158,12 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: unknown) => {
-    console.error(formatError(err));
+  async (err: unknown) => {
+    const { log, logSettings } = await import('./log.ts');
+    const line = formatError(err);
+    if (logSettings().format === 'json')
+      log().error({ code: (err as { code?: unknown }).code }, line.replace(/^enjambre: /, ''));
+    else console.error(line);
     process.exitCode =
       err instanceof UsageError ? EXIT.usage : ((err as { exitCode?: number }).exitCode ?? EXIT.failure);
   },

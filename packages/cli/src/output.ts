@@ -27,7 +27,10 @@ function systemError(err: Error): string | undefined {
     const { code, path, syscall } = e as NodeJS.ErrnoException;
     const inUse = code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message);
     if (inUse) {
-      const where = /(?:address already in use|EADDRINUSE:?)\s*([^\s)]+)?/.exec(e.message)?.[1] ?? '';
+      const where =
+        /(\/ip[46]\/[^\s:]+)[:\s]+Error: listen EADDRINUSE/.exec(e.message)?.[1] ??
+        /address already in use\s+(\S+)/.exec(e.message)?.[1] ??
+        '';
       return `the address ${where || 'to listen on'} is already in use (another enjambre or another program listens there): stop it, or pick another port (--listen /ip4/0.0.0.0/tcp/0 takes any free port)`;
     }
     if (code === 'ENOENT' && path)
