@@ -44,6 +44,9 @@ let root: Logger | undefined;
 export function configureLogging(s: LogSettings): void {
   settings = s;
   root = undefined;
+  // onnxruntime's native lines (also in worker threads, which inherit the environment) only at debug.
+  process.env.ENJAMBRE_ONNXRUNTIME_LOG ??=
+    s.level === 'trace' ? 'verbose' : s.level === 'debug' ? 'warning' : 'fatal';
 }
 
 export function logSettings(): LogSettings {
