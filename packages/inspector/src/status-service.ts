@@ -5,9 +5,9 @@
  */
 import {
   askStatus,
-  createSwarmNode,
+  createLibp2pHost,
+  type HostOptions,
   type SwarmNode,
-  type SwarmNodeOptions,
   serveStatus,
   stopStatus,
 } from '@enjambre/swarm';
@@ -64,30 +64,32 @@ export async function serveSwarmStatus(
 }
 
 /** Options of {@link fetchSwarmStatus}: how to reach the peers, and which run to accept. */
-export interface FetchStatusOptions extends Omit<SwarmNodeOptions, 'runId' | 'compatHash' | 'start'> {
+export interface FetchStatusOptions extends HostOptions {
   /** Accept only answers of this run (and model/config hash). Default: the first peer's run. */
   runId?: string;
   compatHash?: string;
   /** Give up after this long, ms. Default 10 000. */
   timeoutMs?: number;
+  /** Aborting gives up. */
+  signal?: AbortSignal;
 }
 
 /**
- * Dials the bootstrap peers with a short-lived node and asks the first that answers for its view
- * of the run. Everything received is checked before use: a stranger may send anything.
+ * Dials the bootstrap peers with a short-lived bare host and asks the first that answers for its
+ * view of the run. A bare host (no swarm protocols) is no peer of any run, so the peers' handshake
+ * does not refuse it as one of another run. Everything received is checked before use: a stranger
+ * may send anything.
  */
 export async function fetchSwarmStatus(
   options: FetchStatusOptions,
 ): Promise<ServedStatus & { peer: string }> {
-  const { runId, compatHash, timeoutMs = 10_000, ...nodeOptions } = options;
+  const { runId, compatHash, timeoutMs = 10_000, signal, ...nodeOptions } = options;
   const deadline = Date.now() + timeoutMs;
-  const probe = await createSwarmNode({
+  const probe = await createLibp2pHost({
     ...nodeOptions,
-    runId: 'status',
-    compatHash: '00',
-    handshakeOnConnect: false,
     bootstrapWaitMs: Math.min(timeoutMs, nodeOptions.bootstrapWaitMs ?? timeoutMs),
   });
+  await probe.start();
   const failures: string[] = [];
   const asked = new Set<string>();
   try {
@@ -97,7 +99,7 @@ export async function fetchSwarmStatus(
         asked.add(peer);
         try {
           const served = parseServedStatus(
-            await askStatus(probe.host, peer, Math.max(500, deadline - Date.now()), options.signal),
+            await askStatus(probe, peer, Math.max(500, deadline - Date.now()), signal),
           );
           if (runId !== undefined && served.runId !== runId) {
             failures.push(`${peer} is in run '${served.runId}', not '${runId}'`);
@@ -110,7 +112,7 @@ export async function fetchSwarmStatus(
           failures.push(`${peer}: ${toError(err).message}`);
         }
       }
-      options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new StatusUnavailableError(

@@ -30,6 +30,7 @@ export {
 } from './hello.ts';
 export type { ByteStream, ByteStreamHandler, GossipVerdict, Host, HostTraffic } from './host.ts';
 export {
+  createLibp2pHost,
   DEFAULT_BOOTSTRAP_WAIT_MS,
   DEFAULT_GOSSIP_HEARTBEAT_MS,
   DEFAULT_LISTEN,
