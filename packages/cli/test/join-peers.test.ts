@@ -57,4 +57,63 @@ describe('join --require-peers', () => {
     expect(error).toContain(dead);
     expect(lines.join('\n')).not.toMatch(/\n\s+at /);
   }, 60_000);
+
+  it('meeting a peer of the same run with another model names it and the settings to compare, then exits with code 3', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enjambre-mismatch-'));
+    const base = {
+      data: { format: 'synthetic', examples: 256, features: 4, classes: 2, seed: 3 },
+      training: { batchSize: 16, evalBatches: 1 },
+      swarm: { peerSearchTimeoutMs: 8000, averaging: { innerSteps: 5 } },
+    };
+    const runId = `mismatch-${Math.random().toString(36).slice(2, 8)}`;
+    const plan = await planLocalSwarm({
+      dir,
+      peers: 2,
+      runId,
+      base: { ...base, model: { kind: 'mlp', hidden: [8] } },
+    });
+    // The second peer's config asks for another model.
+    const other = await planLocalSwarm({
+      dir: join(dir, 'other'),
+      peers: 1,
+      runId,
+      base: {
+        ...base,
+        model: { kind: 'mlp', hidden: [16] },
+        swarm: { ...base.swarm, bootstrap: [plan.peers[0].address] },
+      },
+    });
+    const first = spawn(process.execPath, [...CLI, 'join', '--config', plan.peers[0].config], {
+      stdio: 'ignore',
+    });
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          ...CLI,
+          'join',
+          '--config',
+          other.peers[0].config,
+          '--bootstrap',
+          plan.peers[0].address,
+          '--require-peers',
+          '2',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const lines: string[] = [];
+      createInterface({ input: child.stderr! }).on('line', (l) => lines.push(l));
+      const code = await new Promise<number | null>((res) => child.on('exit', res));
+      const text = lines.join('\n');
+      expect(code, text).toBe(3);
+      expect(text).toContain(plan.peers[0].peerId);
+      expect(text).toMatch(/runs model\/config hash/);
+      expect(text).toMatch(/warning: a peer of run '.*' trains another model or with other settings/);
+      expect(lines.find((l) => l.startsWith('error: '))).toMatch(
+        /peers were met but run another run or model/,
+      );
+    } finally {
+      first.kill('SIGKILL');
+    }
+  }, 90_000);
 });

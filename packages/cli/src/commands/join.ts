@@ -185,6 +185,13 @@ class PeerSearch {
 
   /** A peer of another run or another model/settings was met (and refused). */
   refused(message: string): void {
+    if (this.refusals.length === 0 && / runs model\/config hash /.test(message)) {
+      // The hash covers these settings (config trainingConfigFingerprint): one of them differs.
+      log().warn(
+        { kind: 'peer-mismatch' },
+        `a peer of run '${this.o.runId}' trains another model or with other settings: every peer of a run needs the same model section, data format (and CSV task and target, text byteLevel), training optimizer, lrSchedule and gradClip, and swarm.averaging (roundTimeoutMs and inlineMaxBytes aside); compare its config with this one`,
+      );
+    }
     if (this.refusals.length < 8) this.refusals.push(message);
   }
 
