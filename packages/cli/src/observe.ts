@@ -11,6 +11,10 @@ export interface ObserveOptions {
   signal: AbortSignal;
   /** Called with the dashboard URL once it listens. */
   onWeb?: (url: string) => void;
+  /** Lines drawn above every terminal frame. */
+  header?: () => string;
+  /** Aborting stops the terminal view only (the web dashboard stays until `signal`). */
+  terminalSignal?: AbortSignal;
 }
 
 /** Shows what an observer peer sees: terminal view, web dashboard, or one JSON snapshot. */
@@ -36,7 +40,8 @@ export async function observe(observer: Observer, opts: ObserveOptions): Promise
         getSnapshot: () => observer.snapshot(),
         // Logs and pipes get a frame every 10 s rather than a flood.
         intervalMs: tty ? 1000 : 10_000,
-        signal: opts.signal,
+        signal: opts.terminalSignal ? AbortSignal.any([opts.signal, opts.terminalSignal]) : opts.signal,
+        header: opts.header,
       })
     : undefined;
   dashboard?.start();

@@ -1,30 +1,34 @@
-/** A one-line progress display on stderr: redrawn in place on a terminal, one line per update otherwise. */
+import { enabled, log, terminal } from './log.ts';
+
+/**
+ * A one-line progress display on stderr: redrawn in place on a terminal, one line every couple of
+ * seconds otherwise; shown at the info level in text format (not with --quiet nor in JSON logs).
+ */
 export class ProgressLine {
   private readonly tty = process.stderr.isTTY === true;
   private lastPlain = 0;
-  private drawn = false;
 
   update(text: string): void {
+    if (!enabled('info')) return;
     if (this.tty) {
       const width = process.stderr.columns ?? 100;
       process.stderr.write(`\r\x1b[2K${text.slice(0, width - 1)}`);
-      this.drawn = true;
+      terminal.progressDrawn = true;
     } else if (Date.now() - this.lastPlain > 2000) {
       // Logs and CI get a line every couple of seconds rather than a flood.
-      process.stderr.write(`${text}\n`);
+      log().info({ kind: 'progress' }, text);
       this.lastPlain = Date.now();
     }
   }
 
   /** Prints a line above the progress line (a message that stays). */
   note(text: string): void {
-    if (this.tty && this.drawn) process.stderr.write('\r\x1b[2K');
-    process.stderr.write(`${text}\n`);
+    log().info(text);
   }
 
   done(): void {
-    if (this.tty && this.drawn) process.stderr.write('\n');
-    this.drawn = false;
+    if (this.tty && terminal.progressDrawn) process.stderr.write('\n');
+    terminal.progressDrawn = false;
   }
 }
 

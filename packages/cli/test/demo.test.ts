@@ -83,11 +83,19 @@ describe.skipIf(!hasTmux || !hasChromium)(`enjambre demo${why ? ` (skipped: ${wh
       }, 20_000);
       expect(terminal).toMatch(/PEER/);
 
-      // The run ends by itself: both peers finish every round on the same anchor.
+      // The screen says how to stop it.
+      expect(terminal).toMatch(/Ctrl-C/);
+
+      // The peers finish their rounds; the web dashboard stays up until Ctrl-C.
+      await until(() => (/the peers finished/.test(screen()) ? true : undefined), 180_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(screen()).not.toMatch(/DEMO-EXIT/);
+      expect((await fetch(`${url}api/status`)).status).toBe(200);
+      execFileSync('tmux', ['send-keys', '-t', session, 'C-c']);
       const end = await until(() => {
         const text = screen();
         return /DEMO-EXIT=\d/.test(text) ? text : undefined;
-      }, 180_000);
+      }, 30_000);
       expect(end).toMatch(/DEMO-EXIT=0/);
       const summary = end.split('\n').filter((l) => /^peer-\d/.test(l));
       expect(summary).toHaveLength(2);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -83,7 +83,7 @@ describe('enjambre join, one OS process per peer', () => {
     // An observer that knows nothing but one peer's address watches the run.
     const watch = spawnSync(
       process.execPath,
-      [...CLI, 'status', '--bootstrap', plan.peers[2].address, '--json', '--wait', '4'],
+      [...CLI, 'status', '--bootstrap', plan.peers[2].address, '--json'],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(watch.status, watch.stderr).toBe(0);
@@ -108,6 +108,17 @@ describe('enjambre join, one OS process per peer', () => {
     expect(ra?.rounds).toBe(rounds);
     expect(rb?.rounds).toBe(rounds);
     expect(ra?.anchorHash).toBe(rb?.anchorHash);
+    // Every round is in the peer's metrics file, one JSON line each, for plotting.
+    const lines = readFileSync(join(dir, 'peer-2', 'metrics-kill-test.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const metrics = lines.map((l) => JSON.parse(l) as { round: number; loss: number; bytesSent: number });
+    expect(metrics.length).toBe(peers[2].rounds.length);
+    expect(metrics.map((m) => m.round)).toEqual(peers[2].rounds);
+    for (const m of metrics) {
+      expect(Number.isFinite(m.loss)).toBe(true);
+      expect(m.bytesSent).toBeGreaterThan(0);
+    }
     // Nobody waited for the dead peer longer than the round timeout: rounds kept completing.
     expect(peers[2].rounds.at(-1)).toBe(rounds - 1);
   });

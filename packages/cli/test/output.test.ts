@@ -13,7 +13,7 @@ describe('formatError', () => {
   it("prints an Enjambre error's message and hint, without a stack", () => {
     delete process.env.ENJAMBRE_DEBUG;
     const e = new EnjambreError('dataset mnist is not cached', { hint: 'run enjambre data get mnist' });
-    expect(formatError(e)).toBe('enjambre: dataset mnist is not cached\nhint: run enjambre data get mnist');
+    expect(formatError(e)).toBe('enjambre: dataset mnist is not cached (run enjambre data get mnist)');
     expect(formatError(new AbortError('join'))).toBe('enjambre: join was aborted');
     expect(formatError(new SwarmError('no peers'))).toBe('enjambre: no peers');
     expect(new UsageError('x')).toBeInstanceOf(EnjambreError);

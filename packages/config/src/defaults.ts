@@ -117,6 +117,11 @@ export const DEFAULT_BOOTSTRAP: readonly string[] = [];
 export const DEFAULT_MDNS = true;
 /** Rounds between a swarm peer's checkpoints (0: only when it leaves). */
 export const DEFAULT_CHECKPOINT_EVERY_ROUNDS = 10;
+/**
+ * How long a joining peer looks for peers of its run before it says it found none (and why that
+ * may be), and before `join --require-peers` gives up.
+ */
+export const DEFAULT_PEER_SEARCH_TIMEOUT_MS = 30_000;
 /** File name of the node's private key inside the work directory. */
 export const DEFAULT_IDENTITY_FILE_NAME = 'identity.key';
 /** Inner optimizer steps per averaging round (H). */

@@ -691,6 +691,15 @@ export const swarmSchema = z
       .boolean()
       .default(D.DEFAULT_MDNS)
       .describe(doc('Discover peers on the local network with mDNS.', D.DEFAULT_MDNS)),
+    peerSearchTimeoutMs: positiveInt()
+      .max(3_600_000)
+      .default(D.DEFAULT_PEER_SEARCH_TIMEOUT_MS)
+      .describe(
+        doc(
+          'How long a joining peer looks for peers of its run before it says it found none, in ms (and `join --require-peers` gives up).',
+          D.DEFAULT_PEER_SEARCH_TIMEOUT_MS,
+        ),
+      ),
     swarmKeyFile: filePath()
       .optional()
       .describe('Pre-shared key file of a private swarm; the file must exist. Default: none (public swarm).'),

@@ -48,3 +48,9 @@ export class ListenError extends InspectorError {
     this.port = port;
   }
 }
+
+/** No peer at the given addresses answered with its view of the run. */
+export class StatusUnavailableError extends InspectorError {
+  override name = 'StatusUnavailableError';
+  override readonly code = 'ERR_INSPECTOR_STATUS_UNAVAILABLE';
+}

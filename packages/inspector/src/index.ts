@@ -42,6 +42,14 @@ export {
   shortPeerId,
 } from './status.ts';
 export {
+  type FetchStatusOptions,
+  fetchSwarmStatus,
+  parseServedStatus,
+  type ServedStatus,
+  type StatusService,
+  serveSwarmStatus,
+} from './status-service.ts';
+export {
   type DashboardStream,
   DEFAULT_CHART_HEIGHT,
   type RenderTerminalOptions,

@@ -89,6 +89,7 @@ function renderPeers(s) {
     cell(tr, p.name);
     const st = cell(tr, ''); const b = document.createElement('span'); b.className = 'badge ' + p.state; b.textContent = p.state; st.appendChild(b);
     cell(tr, p.provider + (p.role === 'observer' ? ' (observer)' : '')).title = p.deviceName + ' × ' + p.cores;
+    cell(tr, p.deviceName + ' · ' + p.cores + ' cores', 'hw').title = p.deviceName;
     cell(tr, String(p.round), 'num');
     cell(tr, String(p.step), 'num');
     cell(tr, fmtLoss(p.loss), 'num');
@@ -99,13 +100,13 @@ function renderPeers(s) {
     rows.push(tr);
   }
   if (rows.length === 0) {
-    const tr = document.createElement('tr'); const td = cell(tr, 'No peers seen yet: waiting for heartbeats…', 'empty'); td.colSpan = 11; rows.push(tr);
+    const tr = document.createElement('tr'); const td = cell(tr, 'No peers seen yet: waiting for heartbeats…', 'empty'); td.colSpan = 12; rows.push(tr);
   }
   body.replaceChildren(...rows);
 }
 function renderChart(curve) {
   const svg = $('loss-chart');
-  const W = Math.max(300, Math.round(svg.clientWidth || 800)), H = 240, L = 56, R = 12, T = 12, B = 28;
+  const W = Math.max(300, Math.round(svg.clientWidth || 800)), H = 240, R = 12, T = 12, B = 28;
   svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
   svg.dataset.points = String(curve.length);
   const kids = [];
@@ -113,17 +114,25 @@ function renderChart(curve) {
     kids.push(svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'axis' }, 'no loss reported yet'));
     svg.replaceChildren(...kids); return;
   }
+  // Loss on a log scale (it falls by orders of magnitude); the left margin fits the widest label.
   let lo = Infinity, hi = -Infinity;
-  for (const p of curve) { lo = Math.min(lo, p.loss); hi = Math.max(hi, p.loss); }
-  if (hi === lo) { hi += Math.abs(hi) * 0.05 || 0.5; lo -= Math.abs(lo) * 0.05 || 0.5; }
+  for (const p of curve) { if (p.loss > 0) { lo = Math.min(lo, p.loss); hi = Math.max(hi, p.loss); } }
+  if (!(lo < Infinity)) { lo = 0.1; hi = 1; }
+  if (hi / lo < 1.2) { hi *= 1.1; lo /= 1.1; }
+  const llo = Math.log10(lo), lhi = Math.log10(hi);
+  const ticks = [];
+  for (let i = 0; i <= 4; i++) ticks.push(Math.pow(10, llo + ((lhi - llo) * i) / 4));
+  const labels = ticks.map((v) => Number(v.toPrecision(3)).toString());
+  const L = 16 + 7 * Math.max(...labels.map((t) => t.length));
   const t0 = curve[0].time, t1 = curve[curve.length - 1].time, span = Math.max(1, t1 - t0);
   const x = (t) => L + ((t - t0) / span) * (W - L - R);
-  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
-  for (let i = 0; i <= 4; i++) {
-    const v = lo + ((hi - lo) * i) / 4, yy = y(v);
+  const y = (v) => T + (1 - (Math.log10(Math.max(v, lo)) - llo) / (lhi - llo)) * (H - T - B);
+  ticks.forEach((v, i) => {
+    const yy = y(v);
     kids.push(svgEl('line', { x1: L, x2: W - R, y1: yy, y2: yy, class: 'grid' }));
-    kids.push(svgEl('text', { x: L - 6, y: yy + 4, 'text-anchor': 'end', class: 'axis' }, fmtLoss(v)));
-  }
+    kids.push(svgEl('text', { x: L - 6, y: yy + 4, 'text-anchor': 'end', class: 'axis', 'data-testid': 'y-label' }, labels[i]));
+  });
+  kids.push(svgEl('text', { x: W / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis' }, 'loss, log scale'));
   kids.push(svgEl('text', { x: L, y: H - 8, class: 'axis' }, clock(t0) + ' · round ' + curve[0].round));
   kids.push(svgEl('text', { x: W - R, y: H - 8, 'text-anchor': 'end', class: 'axis' }, clock(t1) + ' · round ' + curve[curve.length - 1].round));
   const pts = curve.map((p) => x(p.time).toFixed(1) + ',' + y(p.loss).toFixed(1)).join(' ');
@@ -195,7 +204,7 @@ const BODY = `
   <section class="card">
     <h2>Peers</h2>
     <table id="peers-table" data-testid="peers-table">
-      <thead><tr><th>Peer</th><th>Name</th><th>State</th><th>Provider</th><th class="num">Round</th><th class="num">Step</th>
+      <thead><tr><th>Peer</th><th>Name</th><th>State</th><th>Provider</th><th>Hardware</th><th class="num">Round</th><th class="num">Step</th>
         <th class="num">Loss</th><th class="num">Samples/s</th><th class="num">In</th><th class="num">Out</th><th class="num">Last seen</th></tr></thead>
       <tbody id="peers-body"></tbody>
     </table>

@@ -1,8 +1,10 @@
 /**
- * Prometheus metrics of ONE peer's own numbers, in the text exposition format (version 0.0.4), and a tiny
+ * Prometheus metrics of ONE peer's own numbers through prom-client (text exposition format 0.0.4),
+ * with prom-client's default process metrics (CPU, memory, event-loop lag, GC, handles) on the
  * `/metrics` server. Each peer exposes this on the port of its config (`metrics.prometheusPort`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { DEFAULT_HTTP_HOST, DEFAULT_METRIC_PREFIX } from './constants.ts';
 import { InvalidMetricsError, InvalidOptionError, toError } from './errors.ts';
 import { BASE_HEADERS, checkPort, type HttpService, sendText, startHttpService } from './http.ts';
@@ -39,12 +41,13 @@ export interface RenderPrometheusOptions {
 }
 
 /** Content type of the text exposition format. */
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const PROMETHEUS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
 
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 type MetricType = 'gauge' | 'counter';
+
 interface Metric {
   key: keyof PeerMetrics;
   name: string;
@@ -100,30 +103,10 @@ const METRICS: Metric[] = [
   },
 ];
 
-/** Escapes a label value: backslash, double quote and line feed. */
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return '+Inf';
-  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  return String(v);
-}
-
-/**
- * Renders one peer's metrics in the Prometheus text exposition format. Throws {@link InvalidMetricsError} when
- * a value is not a finite number ≥ 0 (loss: finite or null) or a label name is invalid.
- */
-export function renderPrometheus(metrics: PeerMetrics, options: RenderPrometheusOptions = {}): string {
-  const prefix = options.prefix ?? DEFAULT_METRIC_PREFIX;
-  if (prefix !== '' && !METRIC_NAME_RE.test(prefix)) {
-    throw new InvalidOptionError('prefix', `'${prefix}' is not a valid metric name prefix`);
-  }
+/** Checks one peer's numbers; throws {@link InvalidMetricsError} naming the field. */
+function checkMetrics(metrics: PeerMetrics): void {
   if (metrics === null || typeof metrics !== 'object')
     throw new InvalidMetricsError('metrics', 'expected an object');
-  const out: string[] = [];
   for (const m of METRICS) {
     const v = metrics[m.key] as unknown;
     if (v === undefined && m.key === 'samplesDone') continue;
@@ -137,27 +120,92 @@ export function renderPrometheus(metrics: PeerMetrics, options: RenderPrometheus
     if (m.integer && !Number.isSafeInteger(v)) {
       throw new InvalidMetricsError(m.key, `expected an integer, got ${v}`);
     }
-    const name = prefix + m.name;
-    out.push(`# HELP ${name} ${m.help}`, `# TYPE ${name} ${m.type}`, `${name} ${formatValue(v)}`);
   }
-  if (metrics.info !== undefined) {
-    const labels: string[] = [];
-    for (const [k, v] of Object.entries(metrics.info)) {
-      if (!LABEL_NAME_RE.test(k) || k.startsWith('__')) {
-        throw new InvalidMetricsError(`info.${k}`, 'invalid label name (expected [a-zA-Z_][a-zA-Z0-9_]*)');
-      }
-      if (typeof v !== 'string')
-        throw new InvalidMetricsError(`info.${k}`, `expected a string, got ${typeof v}`);
-      labels.push(`${k}="${escapeLabel(v)}"`);
+  for (const [k, v] of Object.entries(metrics.info ?? {})) {
+    if (!LABEL_NAME_RE.test(k) || k.startsWith('__')) {
+      throw new InvalidMetricsError(`info.${k}`, 'invalid label name (expected [a-zA-Z_][a-zA-Z0-9_]*)');
     }
-    const name = `${prefix}peer_info`;
-    out.push(
-      `# HELP ${name} Identity of this peer (value is always 1).`,
-      `# TYPE ${name} gauge`,
-      `${name}{${labels.join(',')}} 1`,
-    );
+    if (typeof v !== 'string')
+      throw new InvalidMetricsError(`info.${k}`, `expected a string, got ${typeof v}`);
   }
-  return `${out.join('\n')}\n`;
+}
+
+/**
+ * A prom-client registry of one peer's numbers (and, with `processMetrics`, prom-client's default
+ * process metrics). {@link render} sets the values and returns the exposition text.
+ */
+export class PeerMetricsRegistry {
+  readonly registry = new Registry();
+  private readonly prefix: string;
+  private readonly series = new Map<keyof PeerMetrics, Gauge | Counter>();
+  private info: { keys: string; gauge: Gauge } | undefined;
+
+  constructor(options: RenderPrometheusOptions & { processMetrics?: boolean } = {}) {
+    this.prefix = options.prefix ?? DEFAULT_METRIC_PREFIX;
+    if (this.prefix !== '' && !METRIC_NAME_RE.test(this.prefix)) {
+      throw new InvalidOptionError('prefix', `'${this.prefix}' is not a valid metric name prefix`);
+    }
+    for (const m of METRICS) {
+      const config = { name: this.prefix + m.name, help: m.help, registers: [] };
+      this.series.set(m.key, m.type === 'counter' ? new Counter(config) : new Gauge(config));
+    }
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Checks `metrics` (throws {@link InvalidMetricsError}), sets every series and renders them. */
+  async render(metrics: PeerMetrics): Promise<string> {
+    checkMetrics(metrics);
+    for (const m of METRICS) {
+      const series = this.series.get(m.key) as Gauge | Counter;
+      const v = metrics[m.key] as number | null | undefined;
+      const name = this.prefix + m.name;
+      // A missing value (no loss yet) is left out rather than exported as 0.
+      if (v === null || v === undefined) {
+        this.registry.removeSingleMetric(name);
+        continue;
+      }
+      if (!this.registry.getSingleMetric(name)) this.registry.registerMetric(series);
+      if (series instanceof Counter) {
+        series.reset();
+        series.inc(v);
+      } else series.set(v);
+    }
+    this.setInfo(metrics.info);
+    return this.registry.metrics();
+  }
+
+  private setInfo(info: Record<string, string> | undefined): void {
+    const name = `${this.prefix}peer_info`;
+    const keys = Object.keys(info ?? {}).join(',');
+    if (this.info && (info === undefined || this.info.keys !== keys)) {
+      this.registry.removeSingleMetric(name);
+      this.info = undefined;
+    }
+    if (info === undefined) return;
+    this.info ??= {
+      keys,
+      gauge: new Gauge({
+        name,
+        help: 'Identity of this peer (value is always 1).',
+        labelNames: Object.keys(info),
+        registers: [this.registry],
+      }),
+    };
+    this.info.gauge.reset();
+    this.info.gauge.set(info, 1);
+  }
+}
+
+/**
+ * Renders one peer's metrics in the Prometheus text exposition format (without process metrics).
+ * Rejects with {@link InvalidMetricsError} when a value is not a finite number ≥ 0 (loss: finite
+ * or null) or a label name is invalid.
+ */
+export async function renderPrometheus(
+  metrics: PeerMetrics,
+  options: RenderPrometheusOptions = {},
+): Promise<string> {
+  return new PeerMetricsRegistry(options).render(metrics);
 }
 
 /** Options of {@link startMetricsServer}. */
@@ -183,11 +231,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   if (typeof options.getMetrics !== 'function') {
     throw new InvalidOptionError('getMetrics', 'expected a function returning PeerMetrics');
   }
-  // Validate the prefix now rather than at the first scrape.
-  renderPrometheus(
-    { round: 0, step: 0, loss: null, samplesPerSec: 0, bytesIn: 0, bytesOut: 0, peersSeen: 0 },
-    options,
-  );
+  const registry = new PeerMetricsRegistry({ prefix: options.prefix, processMetrics: true });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
@@ -205,7 +249,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     void (async () => {
       let text: string;
       try {
-        text = renderPrometheus(await options.getMetrics(), options);
+        text = await registry.render(await options.getMetrics());
       } catch (err) {
         const e = toError(err);
         options.onError?.(e);

@@ -260,6 +260,8 @@ export interface TerminalDashboardOptions {
   chartHeight?: number;
   /** Called when `getSnapshot` or the stream throws (the dashboard keeps running). Default: ignored. */
   onError?: (err: Error) => void;
+  /** Lines drawn first in every frame (how to stop, where the web dashboard is). Default: none. */
+  header?: () => string;
   /** Aborting stops the dashboard (as {@link TerminalDashboard.stop}). */
   signal?: AbortSignal;
 }
@@ -331,11 +333,12 @@ export class TerminalDashboard {
     let text: string;
     try {
       const stream = this.options.stream;
-      text = renderTerminal(this.options.getSnapshot(), {
+      const header = this.options.header?.();
+      text = `${header ? `${header}\n` : ''}${renderTerminal(this.options.getSnapshot(), {
         width: this.options.width ?? stream.columns ?? DEFAULT_TERMINAL_WIDTH,
         color: this.options.color ?? this.inPlace,
         chartHeight: this.options.chartHeight,
-      });
+      })}`;
     } catch (err) {
       this.options.onError?.(toError(err));
       return;

@@ -27,6 +27,8 @@ function parseExposition(text: string) {
   };
   expect(text.endsWith('\n')).toBe(true);
   for (const line of text.trimEnd().split('\n')) {
+    // The format ignores empty lines (prom-client separates families with one).
+    if (line === '') continue;
     let m = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
     if (m) {
       if (m[1] === 'HELP') family(m[2]).help = m[3];
@@ -63,10 +65,10 @@ function randomMetrics(seed: number): PeerMetrics {
 }
 
 describe('renderPrometheus', () => {
-  it('renders every number of one peer, typed, and round-trips through a parser', () => {
+  it('renders every number of one peer, typed, and round-trips through a parser', async () => {
     for (let seed = 1; seed <= 10; seed++) {
       const m = randomMetrics(seed);
-      const fam = parseExposition(renderPrometheus(m));
+      const fam = parseExposition(await renderPrometheus(m));
       const value = (name: string) => fam.get(name)?.samples[0].value;
       expect(value('enjambre_round')).toBe(m.round);
       expect(value('enjambre_step')).toBe(m.step);
@@ -83,8 +85,8 @@ describe('renderPrometheus', () => {
     }
   });
 
-  it('omits a missing loss and optional samples, honours the prefix', () => {
-    const text = renderPrometheus(
+  it('omits a missing loss and optional samples, honours the prefix', async () => {
+    const text = await renderPrometheus(
       { round: 3, step: 7, loss: null, samplesPerSec: 0, bytesIn: 1, bytesOut: 2, peersSeen: 0 },
       { prefix: 'x_' },
     );
@@ -94,7 +96,7 @@ describe('renderPrometheus', () => {
     expect(fam.get('x_round')?.samples[0].value).toBe(3);
   });
 
-  it('rejects malformed numbers and label names, naming the field', () => {
+  it('rejects malformed numbers and label names, naming the field', async () => {
     const good = randomMetrics(20);
     const bad: Array<[Partial<PeerMetrics>, string]> = [
       [{ bytesIn: -1 }, 'bytesIn'],
@@ -106,7 +108,7 @@ describe('renderPrometheus', () => {
     for (const [patch, field] of bad) {
       let err: unknown;
       try {
-        renderPrometheus({ ...good, ...patch });
+        await renderPrometheus({ ...good, ...patch });
       } catch (e) {
         err = e;
       }
@@ -129,10 +131,18 @@ describe('startMetricsServer', () => {
     let res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe(PROMETHEUS_CONTENT_TYPE);
-    expect(parseExposition(await res.text()).get('enjambre_step')?.samples[0].value).toBe(m.step);
-    m = { ...m, step: m.step + 17 };
+    const first = parseExposition(await res.text());
+    expect(first.get('enjambre_step')?.samples[0].value).toBe(m.step);
+    // prom-client's default process metrics come along.
+    expect(first.get('process_cpu_user_seconds_total')?.type).toBe('counter');
+    expect(first.get('process_cpu_user_seconds_total')?.samples[0].value).toBeGreaterThan(0);
+    expect(first.get('nodejs_heap_size_used_bytes')?.samples[0].value).toBeGreaterThan(1e6);
+    expect(first.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
+    m = { ...m, step: m.step + 17, loss: null };
     res = await fetch(`${server.url}/metrics`);
-    expect(parseExposition(await res.text()).get('enjambre_step')?.samples[0].value).toBe(m.step);
+    const second = parseExposition(await res.text());
+    expect(second.get('enjambre_step')?.samples[0].value).toBe(m.step);
+    expect(second.has('enjambre_loss')).toBe(false);
     expect((await fetch(`${server.url}/other`)).status).toBe(404);
   });
 

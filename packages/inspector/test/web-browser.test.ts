@@ -73,6 +73,12 @@ describe(`web dashboard in headless chromium${HAVE_CHROMIUM ? '' : ` — SKIPPED
     await expect.poll(() => page.locator('#total-peers').textContent()).toBe('3');
     const providers = await rows.evaluateAll((els) => els.map((e) => e.children[3].textContent));
     expect(providers.sort()).toEqual(['cpu', 'cuda', 'webgpu']);
+    const hardware = await rows.evaluateAll((els) => els.map((e) => e.children[4].textContent));
+    expect(hardware.sort()).toEqual([
+      'test-device-0 · 4 cores',
+      'test-device-1 · 5 cores',
+      'test-device-2 · 6 cores',
+    ]);
     expect(await page.locator('#conn-status').textContent()).toBe('live');
 
     // The chart grows as pushes arrive, and draws one vertex per point.
@@ -81,6 +87,15 @@ describe(`web dashboard in headless chromium${HAVE_CHROMIUM ? '' : ` — SKIPPED
     const before = await points();
     expect(before).toBeGreaterThan(0);
     await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(before + 5);
+    // The y axis: log-spaced labels (equal ratios), none clipped by the chart's left edge.
+    const chart = await page.locator('[data-testid="loss-chart"]').boundingBox();
+    const yLabels = page.locator('[data-testid="y-label"]');
+    const ticks = (await yLabels.allTextContents()).map(Number);
+    expect(ticks.length).toBe(5);
+    const ratios = ticks.slice(1).map((v, i) => v / ticks[i]);
+    for (const r of ratios) expect(r).toBeCloseTo(ratios[0], 1);
+    for (const box of await yLabels.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().left)))
+      expect(box).toBeGreaterThanOrEqual((chart?.x ?? 0) - 0.5);
     const drawn = await page.locator('[data-testid="loss-line"]').getAttribute('points');
     const shown = await points();
     expect(drawn?.trim().split(/\s+/).length).toBe(shown);

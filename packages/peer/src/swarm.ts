@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { HostTensor } from '@enjambre/autograd';
 import { compileNamePatterns } from '@enjambre/config';
-import { startMetricsServer } from '@enjambre/inspector';
+import { type StatusService, serveSwarmStatus, startMetricsServer } from '@enjambre/inspector';
 import { checkCheckpointForResume, readCheckpoint, writeCheckpoint } from '@enjambre/runtime';
 import {
   AveragingPeer,
@@ -35,6 +35,8 @@ export interface SwarmRunOptions {
   onRound?: (report: RoundReport & { valLoss?: number; valAccuracy?: number }) => void;
   onNotice?: (message: string) => void;
   onProgress?: (p: { round: number; steps: number; loss: number }) => void;
+  /** Called whenever the trainer peers of this run that this peer knows change (their ids). */
+  onPeers?: (peers: string[]) => void;
   /** Aborting ends the current round early, announces the departure and checkpoints. */
   signal?: AbortSignal;
   /**
@@ -99,6 +101,8 @@ export async function runSwarmPeer(
   });
   const aborted = () => opts.signal?.aborted ?? false;
   let metrics: { close(): Promise<void> } | undefined;
+  let peersTimer: NodeJS.Timeout | undefined;
+  let statusService: StatusService | undefined;
   try {
     node.on('refused', (e) => opts.onNotice?.(e.message));
     node.on('rejected', (e) => opts.onNotice?.(`rejected a ${e.topic} message from ${e.peer}: ${e.reason}`));
@@ -115,6 +119,11 @@ export async function runSwarmPeer(
       opts.onNotice?.(`no checkpoint at ${checkpoint} to resume from; starting afresh`);
     const params = () => trainer.parameters();
     const inner = innerTrainer(setup, shared);
+    const hardware = {
+      provider: setup.provider,
+      deviceName: cpus()[0]?.model ?? 'cpu',
+      cores: cpus().length,
+    };
     const peer = new AveragingPeer(
       node,
       inner,
@@ -132,7 +141,7 @@ export async function runSwarmPeer(
         maxRoundsAhead: s.averaging.maxRoundsAhead,
         joinWaitMs: opts.joinWaitMs,
         minPeers: opts.minPeers,
-        hardware: { provider: setup.provider, deviceName: cpus()[0]?.model ?? 'cpu', cores: cpus().length },
+        hardware,
         name: config.node.name,
       },
     );
@@ -166,8 +175,31 @@ export async function runSwarmPeer(
     };
     peer.on('notice', (e) => opts.onNotice?.(e.message));
     peer.on('progress', (e) => opts.onProgress?.(e));
+    let knownKey = '';
+    peersTimer = setInterval(() => {
+      const known = peer.knownPeers();
+      if (known.join() !== knownKey) opts.onPeers?.(known);
+      knownKey = known.join();
+    }, 250);
     let lastLoss: number | null = null;
     let lastRate = 0;
+    let samplesDone = 0;
+    // Answers `enjambre status --json` in one exchange (this peer's view of the run).
+    statusService = await serveSwarmStatus(node, () => {
+      const t = node.traffic();
+      return {
+        round: peer.round,
+        step: trainer.step,
+        samplesDone,
+        loss: lastLoss,
+        samplesPerSec: lastRate,
+        bytesIn: t.totalReceived,
+        bytesOut: t.totalSent,
+        hardware,
+        role: 'trainer',
+        name: config.node.name,
+      };
+    });
     if (config.metrics.prometheusPort !== undefined) {
       metrics = await startMetricsServer({
         port: config.metrics.prometheusPort,
@@ -218,6 +250,7 @@ export async function runSwarmPeer(
         throw e;
       }
       lastLoss = report.loss;
+      samplesDone += report.samples;
       lastRate = report.samples / Math.max(1e-3, report.innerMs / 1000);
       const ev =
         evalEvery > 0 && report.round % evalEvery === 0
@@ -252,6 +285,8 @@ export async function runSwarmPeer(
       joinedFrom: joined.from,
     };
   } finally {
+    clearInterval(peersTimer);
+    await statusService?.stop();
     await metrics?.close().catch(() => undefined);
     await node.stop().catch(() => undefined);
   }

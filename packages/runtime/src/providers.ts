@@ -65,8 +65,23 @@ export type SessionFactory = (
   provider: ProviderName,
 ) => Promise<ort.InferenceSession>;
 
-export const defaultSessionFactory: SessionFactory = (model, options) =>
-  ort.InferenceSession.create(model, options);
+/**
+ * How much of onnxruntime's own log (written by native code straight to stderr) shows:
+ * `ENJAMBRE_ONNXRUNTIME_LOG` = verbose, info, warning, error (default) or fatal. The CLI sets it
+ * from its log level, so that these lines show only at debug level.
+ */
+export function onnxruntimeLogLevel(): 'verbose' | 'info' | 'warning' | 'error' | 'fatal' {
+  const v = process.env.ENJAMBRE_ONNXRUNTIME_LOG;
+  return v === 'verbose' || v === 'info' || v === 'warning' || v === 'fatal' ? v : 'error';
+}
+const ORT_SEVERITY = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 } as const;
+
+export const defaultSessionFactory: SessionFactory = (model, options) => {
+  const level = onnxruntimeLogLevel();
+  // The process-wide logger is created with the first session; each session has its own level too.
+  ort.env.logLevel = level;
+  return ort.InferenceSession.create(model, { logSeverityLevel: ORT_SEVERITY[level], ...options });
+};
 
 /** How to choose and configure the execution provider of a session. */
 export interface ProviderOptions {

@@ -41,3 +41,42 @@ export async function askHello(
     await stream.close().catch(() => {});
   }
 }
+
+/**
+ * `/enjambre/status/1.0.0`: a peer answers with its current view of the run (a JSON document the
+ * inspector builds from the heartbeats it heard and its own state), so that one exchange with one
+ * peer tells what an observer would otherwise gather by listening to gossip for seconds.
+ */
+export const STATUS_PROTOCOL = '/enjambre/status/1.0.0';
+/** Largest status document served or accepted. */
+export const MAX_STATUS_BYTES = 4 * 1024 * 1024;
+
+export async function serveStatus(host: Host, getStatus: () => Uint8Array): Promise<void> {
+  await host.handle(STATUS_PROTOCOL, async (stream: ByteStream) => {
+    const bytes = getStatus();
+    if (bytes.length > MAX_STATUS_BYTES) {
+      await stream.close().catch(() => {});
+      return;
+    }
+    await stream.sink([frame(bytes)]).catch(() => {});
+  });
+}
+
+export async function stopStatus(host: Host): Promise<void> {
+  await host.unhandle(STATUS_PROTOCOL).catch(() => {});
+}
+
+/** Asks `peer` for its view of the run: the raw document, at most {@link MAX_STATUS_BYTES}. */
+export async function askStatus(
+  host: Host,
+  peer: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const stream = await host.openStream(peer, STATUS_PROTOCOL, { signal });
+  try {
+    return await new StreamReader(stream, timeoutMs, signal).readFrame(MAX_STATUS_BYTES, 'status');
+  } finally {
+    await stream.close().catch(() => {});
+  }
+}

@@ -19,9 +19,18 @@ export {
 } from './blob-store.ts';
 export * from './errors.ts';
 export { TypedEventTarget } from './events.ts';
-export { askHello, HELLO_PROTOCOL } from './hello.ts';
+export {
+  askHello,
+  askStatus,
+  HELLO_PROTOCOL,
+  MAX_STATUS_BYTES,
+  STATUS_PROTOCOL,
+  serveStatus,
+  stopStatus,
+} from './hello.ts';
 export type { ByteStream, ByteStreamHandler, GossipVerdict, Host, HostTraffic } from './host.ts';
 export {
+  createLibp2pHost,
   DEFAULT_BOOTSTRAP_WAIT_MS,
   DEFAULT_GOSSIP_HEARTBEAT_MS,
   DEFAULT_LISTEN,

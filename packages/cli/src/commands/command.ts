@@ -5,7 +5,16 @@ export interface Command {
   name: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, unknown>): Promise<number | undefined> | number | undefined;
+  /** One line for the parent's help (subcommands). */
+  summary?: string;
+  /** Subcommands (`enjambre data list`): each with its own options; the parent's `run` is not called. */
+  subcommands?: Record<string, Command>;
+  /** Positional arguments in commander's syntax (`'<name> [more...]'`); none are accepted without it. */
+  positionals?: string;
+  run(
+    values: Record<string, unknown>,
+    positionals: string[],
+  ): Promise<number | undefined> | number | undefined;
   /** Rewrites the arguments before parsing (options with an optional value). */
   preprocess?(args: string[]): string[];
 }

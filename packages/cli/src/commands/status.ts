@@ -1,8 +1,9 @@
 import { loadConfig, trainingConfigHash } from '@enjambre/config';
-import { createObserver } from '@enjambre/inspector';
+import { createObserver, fetchSwarmStatus } from '@enjambre/inspector';
 import { discoverRun, readSwarmKeyFile } from '@enjambre/swarm';
+import { log } from '../log.ts';
 import { observe } from '../observe.ts';
-import { UsageError } from '../output.ts';
+import { printJson, UsageError } from '../output.ts';
 import { interruptSignal } from '../progress.ts';
 import type { Command } from './command.ts';
 
@@ -14,7 +15,8 @@ export const status: Command = {
 Joins the swarm as an observer peer (it does not train) and shows what the peers gossip in
 their heartbeats: a refreshing terminal view by default, a local web dashboard with live
 charts with --web, or one JSON snapshot with --json. The run to watch is the one the
-bootstrap peers are in (they tell it), or the one of a node config (--config).
+bootstrap peers are in (they tell it), or the one of a node config (--config). With --json,
+the first peer that answers tells its view of the run at once (heartbeats it heard, and its own).
 
   --config       a node config of the swarm: run id, compatibility hash, bootstrap, swarm key
   --swarm-key    the swarm key file of a private swarm (without --config)
@@ -22,7 +24,7 @@ bootstrap peers are in (they tell it), or the one of a node config (--config).
   --run-id       the swarm's run id (without --config)
   --compat-hash  the swarm's model/config hash (without --config; peers print it in \`join --json\`)
   --web [PORT]   serve the web dashboard on 127.0.0.1:PORT (default 8321)
-  --wait SEC     with --json: listen this long before printing (default 6)
+  --wait SEC     with --json: rather than asking a peer, listen to the heartbeats this long
   --json         print one snapshot as JSON and exit`,
   options: {
     config: { type: 'string' },
@@ -31,7 +33,7 @@ bootstrap peers are in (they tell it), or the one of a node config (--config).
     'compat-hash': { type: 'string' },
     'swarm-key': { type: 'string' },
     web: { type: 'string' },
-    wait: { type: 'string', default: '6' },
+    wait: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
   /** `--web` takes an optional port: a bare `--web` becomes `--web=8321`. */
@@ -57,12 +59,30 @@ bootstrap peers are in (they tell it), or the one of a node config (--config).
         'status needs at least one --bootstrap peer to dial (or a --config that lists some)',
       );
     if (typeof values['swarm-key'] === 'string') swarmKey = await readSwarmKeyFile(values['swarm-key']);
+    if (values.json && values.wait === undefined) {
+      const served = await fetchSwarmStatus({
+        runId,
+        compatHash,
+        bootstrap,
+        swarmKey,
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        mdns: false,
+        timeoutMs: 10_000,
+      });
+      printJson(served.snapshot);
+      log().info(`run ${served.runId} as peer ${served.peer} sees it`);
+      return 0;
+    }
+    const waitSeconds = values.wait === undefined ? undefined : Number(values.wait);
+    if (waitSeconds !== undefined && !(waitSeconds >= 0)) {
+      throw new UsageError(`--wait takes a number of seconds, got ${values.wait}`);
+    }
     if (!runId || !compatHash) {
       const run = await discoverRun({ bootstrap, swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
       runId ??= run.runId;
       compatHash ??= run.compatHash;
-      process.stderr.write(
-        `watching run ${runId} (model/config hash ${compatHash.slice(0, 12)}…, told by ${run.peer})\n`,
+      log().info(
+        `watching run ${runId} (model/config hash ${compatHash.slice(0, 12)}…, told by ${run.peer})`,
       );
     }
     const webPort = values.web === undefined ? undefined : Number(values.web);
@@ -82,10 +102,10 @@ bootstrap peers are in (they tell it), or the one of a node config (--config).
     try {
       await observe(observer, {
         webPort,
-        jsonAfterMs: values.json ? Number(values.wait) * 1000 : undefined,
+        jsonAfterMs: values.json ? (waitSeconds ?? 0) * 1000 : undefined,
         terminal: !values.json,
         signal,
-        onWeb: (url) => process.stderr.write(`web dashboard: ${url}\n`),
+        onWeb: (url) => log().info(`web dashboard: ${url}`),
       });
     } finally {
       await observer.stop();
