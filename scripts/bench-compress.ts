@@ -5,19 +5,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { decode, type EncodeOptions, encode } from '@enjambre/compress';
+import { uniformSource } from '@enjambre/core';
 
 const N = 4 * 1024 * 1024;
 const REPS = 7;
 
 function gaussianUpdate(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = uniformSource(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++)
     out[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()) * 1e-3;

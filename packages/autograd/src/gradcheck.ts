@@ -1,3 +1,4 @@
+import { uniformSource } from '@enjambre/core';
 import {
   cloneGraph,
   type DataType,
@@ -156,7 +157,7 @@ export async function gradcheck(
   const steps: readonly number[] =
     opts.epsilon !== undefined ? [opts.epsilon] : GRADCHECK_STEPS[f64 ? 'float64' : 'float32'];
   const samples = opts.samplesPerParam ?? 12;
-  const rand = mulberry32(opts.seed ?? 7);
+  const rand = uniformSource(opts.seed ?? 7);
   const report: ParamGradcheck[] = [];
   for (const [k, name] of params.entries()) {
     const p = values.get(name)!;
@@ -291,16 +292,4 @@ function l2Norm(v: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
   return Math.sqrt(sum);
-}
-
-/** A small seeded PRNG (mulberry32): the same stream on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

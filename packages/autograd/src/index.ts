@@ -29,7 +29,6 @@ export {
   gradcheck,
   type HostTensor,
   type ModelRunner,
-  mulberry32,
   type ParamGradcheck,
 } from './gradcheck.ts';
 export {

@@ -5,11 +5,11 @@ import {
   decayedParams,
   emitOptimizer,
   type HostTensor,
-  mulberry32,
   type TrainableModel,
   type WeightDecayParams,
 } from '@enjambre/autograd';
 import { DEFAULT_WEIGHT_DECAY_PARAMS } from '@enjambre/config';
+import { uniformSource } from '@enjambre/core';
 import { GraphBuilder, makeModel } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
 import { ortRunner } from './ort-runner.ts';
@@ -70,7 +70,7 @@ const STEPS = 12;
  * gradients, next to one transcribed torch optimizer per parameter with its own weight decay.
  */
 async function compareWithTorch(cfg: AdamWConfig, torchDecay: (name: string) => number) {
-  const rand = mulberry32(20261206);
+  const rand = uniformSource(20261206);
   const random = (n: number) => Float64Array.from({ length: n }, () => rand() * 2 - 1);
   const names = Object.keys(SHAPES);
   const size = (name: string) => SHAPES[name].reduce((a, b) => a * b, 1);

@@ -1,16 +1,11 @@
-import {
-  appendGradients,
-  GradientError,
-  type HostTensor,
-  mulberry32,
-  UnsupportedOpError,
-} from '@enjambre/autograd';
+import { appendGradients, GradientError, type HostTensor, UnsupportedOpError } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { type Graph, GraphBuilder, makeModel, tensorValues } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
 import { hostTensor, randomValues } from './helpers.ts';
 import { ortRunner } from './ort-runner.ts';
 
-const rand = mulberry32(99);
+const rand = uniformSource(99);
 const param = (b: GraphBuilder, name: string, dims: number[]) =>
   b.initializer(
     name,

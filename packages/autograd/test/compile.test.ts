@@ -2,15 +2,15 @@ import {
   type CompiledTraining,
   compileTraining,
   type HostTensor,
-  mulberry32,
   type OptimizerConfig,
   type TrainableModel,
 } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { GraphBuilder } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
 import { ortRunner } from './ort-runner.ts';
 
-const rand = mulberry32(20261126);
+const rand = uniformSource(20261126);
 const uniform = (n: number, scale = 1) => Float64Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 
 /** A small 2-layer MLP classifier in float64, parameters as initializers. */

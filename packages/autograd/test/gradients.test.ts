@@ -6,9 +6,9 @@ import {
   gradients,
   type HostTensor,
   lowerErfToFloat64,
-  mulberry32,
   toFloat64,
 } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { GraphBuilder, type Model, makeModel, parseModel } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
 import { ortRunner } from './ort-runner.ts';
@@ -40,7 +40,7 @@ describe('gradients(model, { wrt, loss }): the gradient graph of an ONNX model',
 
     // Checked in float64 (Erf lowered to an exact series after differentiation).
     const g64: Model = { ...g, graph: lowerErfToFloat64(toFloat64(g.graph)) };
-    const rand = mulberry32(99);
+    const rand = uniformSource(99);
     const batch = 3;
     const feeds: Record<string, HostTensor> = {
       x: {

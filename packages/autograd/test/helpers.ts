@@ -1,10 +1,5 @@
-import {
-  type CompileRunner,
-  type GradcheckReport,
-  gradcheck,
-  type HostTensor,
-  mulberry32,
-} from '@enjambre/autograd';
+import { type CompileRunner, type GradcheckReport, gradcheck, type HostTensor } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { type DataType, type Graph, GraphBuilder, inferTypes, tensorValues } from '@enjambre/onnx';
 import { ortRunner } from './ort-runner.ts';
 
@@ -63,7 +58,7 @@ export interface BuiltCase {
  * random tensor per output (so every output element matters, each with a distinct weight).
  */
 export function buildCase(c: OpCase): BuiltCase {
-  const rand = mulberry32(c.seed ?? 1234);
+  const rand = uniformSource(c.seed ?? 1234);
   const b = new GraphBuilder('case');
   const names: Record<string, string> = {};
   const feeds: Record<string, HostTensor> = {};

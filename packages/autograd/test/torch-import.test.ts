@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gradcheck, lowerErfToFloat64, mulberry32, softmaxCrossEntropy, toFloat64 } from '@enjambre/autograd';
+import { gradcheck, lowerErfToFloat64, softmaxCrossEntropy, toFloat64 } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import {
   cloneGraph,
   GraphBuilder,
@@ -36,7 +37,7 @@ function withLoss(model: Model) {
   const b = new GraphBuilder(graph);
   const labels = b.input('labels', 'int64', ['batch']);
   const loss = softmaxCrossEntropy(b, 'logits', labels);
-  const rand = mulberry32(3);
+  const rand = uniformSource(3);
   const labelValues = Array.from({ length: BATCH }, () => Math.floor(rand() * 4));
   return { graph, loss, labels: hostTensor('int64', [BATCH], labelValues) };
 }
@@ -80,7 +81,7 @@ describe('a model exported by PyTorch', () => {
 
   it('gradcheck on every initializer in float32, loss = softmax cross-entropy of the logits', async () => {
     const { graph, loss, labels } = withLoss(upgradeOpset(model));
-    const rand = mulberry32(11);
+    const rand = uniformSource(11);
     const x = hostTensor('float32', [BATCH, 8], randomValues(rand, BATCH * 8, { lo: -2, hi: 2 }));
     const report = await gradcheck(graph, { loss, feeds: { x, labels }, samplesPerParam: 12 }, ortRunner);
     expect(report.dtype).toBe('float32');
@@ -95,7 +96,7 @@ describe('a model exported by PyTorch', () => {
     expect(g64.nodes.some((n) => n.op === 'Erf')).toBe(true);
     expect(lowerErfToFloat64(g64).nodes.some((n) => n.op === 'Erf')).toBe(false);
     const { graph, loss, labels } = withLoss({ ...up, graph: g64 });
-    const rand = mulberry32(12);
+    const rand = uniformSource(12);
     const x = hostTensor('float64', [BATCH, 8], randomValues(rand, BATCH * 8, { lo: -2, hi: 2 }));
     const report = await gradcheck(
       graph,

@@ -1,13 +1,7 @@
-/** Seeded PRNG helpers for tests (mulberry32 + Box–Muller). */
+import { uniformSource } from '@enjambre/core';
+/** Seeded PRNG helpers for tests (the core generator + Box–Muller). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformSource(seed);
 }
 
 export function gaussian(rand: () => number): number {

@@ -6,4 +6,4 @@ export {
   isEnjambreError,
   toError,
 } from './errors.ts';
-export { fmix32, hashString, hashWords, Rng } from './random.ts';
+export { fmix32, hashString, hashWords, Rng, uniformSource } from './random.ts';

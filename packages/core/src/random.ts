@@ -117,3 +117,12 @@ export class Rng {
     return s / TWO_32 - 6;
   }
 }
+
+/**
+ * A seeded stream of uniform doubles in [0, 1), for code that wants a plain `() => number`
+ * (gradient checks, test data): the {@link Rng} stream of `seed`.
+ */
+export function uniformSource(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.uniform();
+}

@@ -1,15 +1,9 @@
+import { uniformSource } from '@enjambre/core';
 import type { HeartbeatInfo } from '../src/index.ts';
 
-/** Seeded PRNG (mulberry32). */
+/** Seeded PRNG (the core generator). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformSource(seed);
 }
 
 /** A realistic-looking libp2p peer id (base58 alphabet), seeded. */

@@ -1,3 +1,4 @@
+import { uniformSource } from '@enjambre/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,16 +14,9 @@ import {
   serializeModel,
 } from '../src/index.ts';
 
-/** A seeded PRNG (mulberry32) so the test data is random but reproducible. */
+/** A seeded PRNG (the core generator) so the test data is random but reproducible. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformSource(seed);
 }
 const rand = rng(2024);
 const randoms = (n: number) => Array.from({ length: n }, () => rand() * 2 - 1);

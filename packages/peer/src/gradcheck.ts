@@ -7,10 +7,10 @@ import {
   type LossKind,
   lowerErfToFloat64,
   meanSquaredError,
-  mulberry32,
   softmaxCrossEntropy,
   toFloat64,
 } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { type BuiltModel, createModel, METADATA_OPTIONS } from '@enjambre/models';
 import {
   cloneGraph,
@@ -69,7 +69,7 @@ export async function gradcheckModel(
   opts: ModelGradcheckOptions = {},
 ): Promise<ModelGradcheckReport> {
   const built = buildForCheck(model, opts.loss);
-  const rand = mulberry32(opts.seed ?? 1);
+  const rand = uniformSource(opts.seed ?? 1);
   const batch = opts.batch ?? 4;
   const float32Only = [...new Set(built.graph.nodes.filter((n) => FLOAT32_ONLY.has(n.op)).map((n) => n.op))];
   if (opts.precision === 'float64' && float32Only.length > 0) {

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type HostTensor, mulberry32 } from '@enjambre/autograd';
+import type { HostTensor } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CheckpointError,
@@ -26,7 +27,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const rand = mulberry32(424242);
+const rand = uniformSource(424242);
 
 function randomTensors(): TensorMap {
   const n = (k: number) => Math.max(1, Math.floor(rand() * k));

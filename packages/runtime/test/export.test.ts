@@ -1,9 +1,10 @@
-import { type HostTensor, mulberry32 } from '@enjambre/autograd';
+import type { HostTensor } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { type Graph, GraphBuilder, makeModel, parseModel } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
 import { createRunner, ExportError, exportInferenceModel } from '../src/index.ts';
 
-const rand = mulberry32(77);
+const rand = uniformSource(77);
 const f32 = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 const BATCH = 5;
 

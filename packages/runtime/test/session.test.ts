@@ -1,4 +1,5 @@
-import { gradcheck, type HostTensor, mulberry32 } from '@enjambre/autograd';
+import { gradcheck, type HostTensor } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { type DataType, GraphBuilder, makeModel } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,7 @@ import {
   toOrtTensor,
 } from '../src/index.ts';
 
-const rand = mulberry32(20261126);
+const rand = uniformSource(20261126);
 const randoms = (n: number) => Float64Array.from({ length: n }, () => rand() * 2 - 1);
 
 describe('createRunner', () => {

@@ -1,9 +1,10 @@
-import { type HostTensor, mulberry32 } from '@enjambre/autograd';
+import type { HostTensor } from '@enjambre/autograd';
+import { uniformSource } from '@enjambre/core';
 import { GraphBuilder, makeModel } from '@enjambre/onnx';
 import { describe, expect, it } from 'vitest';
 import { createRunner, createWorkerRunner, SessionReleasedError } from '../src/index.ts';
 
-const rand = mulberry32(7_112_026);
+const rand = uniformSource(7_112_026);
 const randoms = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
 
 /** A chain of `depth` n×n matmuls with tanh. */

@@ -1,17 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { uniformSource } from '@enjambre/core';
 import { afterEach } from 'vitest';
 import { createSwarmNode, type SwarmNode, type SwarmNodeOptions } from '../src/index.ts';
 
-/** Seeded PRNG (mulberry32). */
+/** Seeded PRNG (the core generator). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformSource(seed);
 }
 
 /** Random bytes from a seeded PRNG (never all zero). */
