@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -6,28 +5,14 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from './cli.ts';
+import { type CliResult, runCli } from './cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const FIXTURES = path.join(ROOT, 'fixtures/datasets');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const { ENJAMBRE_DATA_MIRROR: _, ...inherited } = process.env;
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...inherited, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runCliWith(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const { ENJAMBRE_DATA_MIRROR: _, ...inherited } = process.env;
+  return runCli(args, { ...inherited, ...env });
 }
 
 // A real HTTP mirror of the fixtures on 127.0.0.1.
@@ -61,7 +46,7 @@ afterAll(async () => {
 describe('enjambre data', () => {
   it('lists, downloads from a mirror URL or folder, and lists again', async () => {
     const env = { XDG_CACHE_HOME: cache };
-    const before = await runCli(['data', 'list', '--json'], env);
+    const before = await runCliWith(['data', 'list', '--json'], env);
     expect(before.code, before.stderr).toBe(0);
     const listed = JSON.parse(before.stdout) as {
       dir: string;
@@ -82,7 +67,7 @@ describe('enjambre data', () => {
     expect(iris.sha256).toBe(createHash('sha256').update(`${irisSum}\n`).digest('hex'));
     expect(iris.bytes).toBe(3858);
 
-    const got = await runCli(['data', 'get', 'tinyshakespeare', '--from', mirror], env);
+    const got = await runCliWith(['data', 'get', 'tinyshakespeare', '--from', mirror], env);
     expect(got.code, got.stderr).toBe(0);
     expect(served).toContain('/data/tinyshakespeare/input.txt');
     expect(got.stderr).toContain('input.txt: verified, 1.1 MiB');
@@ -91,10 +76,10 @@ describe('enjambre data', () => {
     );
 
     // The mirror may come from the environment; a folder works as well as a URL.
-    const fromEnv = await runCli(['data', 'get', 'penguins'], { ...env, ENJAMBRE_DATA_MIRROR: FIXTURES });
+    const fromEnv = await runCliWith(['data', 'get', 'penguins'], { ...env, ENJAMBRE_DATA_MIRROR: FIXTURES });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
 
-    const after = JSON.parse((await runCli(['data', 'list', '--json'], env)).stdout) as typeof listed;
+    const after = JSON.parse((await runCliWith(['data', 'list', '--json'], env)).stdout) as typeof listed;
     expect(Object.fromEntries(after.datasets.map((d) => [d.name, d.cached]))).toEqual({
       mnist: false,
       tinyshakespeare: true,
@@ -106,17 +91,17 @@ describe('enjambre data', () => {
   it('fails clearly on a file that does not match its hash, an unknown name and a missing subcommand', async () => {
     const env = { XDG_CACHE_HOME: cache };
     // The MNIST fixture is a subset: its bytes are not the pinned ones.
-    const bad = await runCli(['data', 'get', 'mnist', '--from', mirror], env);
+    const bad = await runCliWith(['data', 'get', 'mnist', '--from', mirror], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(
       /enjambre: http:\/\/127\.0\.0\.1:\d+\/data\/mnist\/train-images-idx3-ubyte\.gz: SHA-256 [0-9a-f]{64} \(240770 bytes\) is not the pinned 71524e2c/,
     );
-    const unknown = await runCli(['data', 'get', 'cifar10'], env);
+    const unknown = await runCliWith(['data', 'get', 'cifar10'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain(
       "unknown dataset \"cifar10\": expected one of 'mnist', 'tinyshakespeare'",
     );
-    const none = await runCli(['data'], env);
+    const none = await runCliWith(['data'], env);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('data needs a subcommand: list or get');
   });
@@ -125,7 +110,7 @@ describe('enjambre data', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'enjambre-cli-dataset-config-'));
     const config = path.join(dir, 'mnist.yaml');
     writeFileSync(config, 'model: {kind: mlp}\ndata: {dataset: mnist}\nswarm: {runId: r}\n');
-    const r = await runCli(['train', '--config', config], { XDG_CACHE_HOME: path.join(dir, 'cache') });
+    const r = await runCliWith(['train', '--config', config], { XDG_CACHE_HOME: path.join(dir, 'cache') });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("dataset 'mnist' is not downloaded");
     expect(r.stderr).toContain('run `enjambre data get mnist`');

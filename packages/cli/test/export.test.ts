@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,29 +15,10 @@ import {
 import { readCheckpoint, writeCheckpoint } from '@enjambre/runtime';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from './cli.ts';
+import { runCli } from './cli.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 /** A PyTorch-exported MLP (8 inputs, 4 classes) that the models package imports. */
 const TORCH_MLP = path.resolve(import.meta.dirname, '../../models/test/fixtures/torch-mlp.onnx');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enjambre-export-'));
 

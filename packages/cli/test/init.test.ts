@@ -1,30 +1,15 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@enjambre/config';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI } from './cli.ts';
+import { type CliResult, runCli } from './cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const FIXTURES = path.resolve(import.meta.dirname, '../../../fixtures/datasets');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runCliWith(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCli(args, { ...process.env, ...env });
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enjambre-init-'));
@@ -66,7 +51,7 @@ function emptyPath(name: string): string {
 describe('enjambre init', () => {
   it('probes the machine, writes a config that loads, and refuses to overwrite it', async () => {
     const out = path.join(tmp, 'plain', 'node.yaml');
-    const r = await runCli(['init', '--out', out, '--json'], { PATH: emptyPath('no-smi') });
+    const r = await runCliWith(['init', '--out', out, '--json'], { PATH: emptyPath('no-smi') });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.config).toBe(out);
@@ -99,12 +84,12 @@ describe('enjambre init', () => {
 
     // A second init does not overwrite the (edited) file...
     writeFileSync(out, `${text}# my edit\n`);
-    const again = await runCli(['init', '--out', out], { PATH: emptyPath('no-smi') });
+    const again = await runCliWith(['init', '--out', out], { PATH: emptyPath('no-smi') });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already exists: pass --force');
     expect(readFileSync(out, 'utf8')).toContain('# my edit');
     // ...unless forced.
-    const forced = await runCli(['init', '--out', out, '--force'], { PATH: emptyPath('no-smi') });
+    const forced = await runCliWith(['init', '--out', out, '--force'], { PATH: emptyPath('no-smi') });
     expect(forced.code, forced.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).not.toContain('# my edit');
     expect(forced.stdout).toContain('CPU:');
@@ -121,7 +106,7 @@ describe('enjambre init', () => {
     // The fixtures are laid out as the reference layout: the config points at them.
     const dataDir = path.relative(tmp, FIXTURES);
     const out = path.join(tmp, 'mnist.yaml');
-    const r = await runCli(
+    const r = await runCliWith(
       ['init', '--out', out, '--workload', 'mnist-mlp', '--data-dir', dataDir, '--json'],
       { PATH: `${smi}:/bin:/usr/bin` },
     );
@@ -157,7 +142,7 @@ describe('enjambre init', () => {
       "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n",
     );
     const out = path.join(tmp, 'broken.yaml');
-    const r = await runCli(['init', '--out', out, '--json'], { PATH: `${smi}:/bin:/usr/bin` });
+    const r = await runCliWith(['init', '--out', out, '--json'], { PATH: `${smi}:/bin:/usr/bin` });
     expect(r.code, r.stderr).toBe(0);
     const { machine } = JSON.parse(r.stdout);
     expect(machine.nvidiaSmi.status).toBe('failed');
@@ -167,7 +152,7 @@ describe('enjambre init', () => {
   });
 
   it('rejects an unknown workload', async () => {
-    const r = await runCli(['init', '--out', path.join(tmp, 'x.yaml'), '--workload', 'imagenet']);
+    const r = await runCliWith(['init', '--out', path.join(tmp, 'x.yaml'), '--workload', 'imagenet']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--workload must be one of synthetic, mnist-mlp');
     expect(existsSync(path.join(tmp, 'x.yaml'))).toBe(false);

@@ -1,8 +1,3 @@
-/**
- * Using a trained model, end to end through the CLI: train on a CSV file and on text, export,
- * then `predict` on the raw CSV rows and `generate` from a prompt.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,23 +7,10 @@ import { parseModel } from '@enjambre/onnx';
 import { setupTraining, toTrainBatch } from '@enjambre/peer';
 import { readCheckpoint } from '@enjambre/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI } from './cli.ts';
+import { runCli } from './cli.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enjambre-use-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /**
  * An iris-like table drawn afresh: three species as Gaussian clusters in four measurements, a

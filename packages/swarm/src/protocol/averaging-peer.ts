@@ -525,83 +525,55 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     const target = this.majorityClaim(r + 1);
     const momentum = this.outer.state();
     let chosen = variants[0];
-    let next = this.anchor;
-    let result: ReturnType<typeof combine> | undefined;
+    let step = { next: this.anchor, result: undefined as ReturnType<typeof combine> | undefined };
+    let matches = false;
     for (const variant of target === undefined ? variants.slice(0, 1) : variants) {
       this.outer.loadState(momentum);
-      if (variant.length === 0) {
-        // Nothing usable arrived (this peer's own update is late): the anchor stays.
-        [chosen, next, result] = [variant, this.anchor, undefined];
-      } else {
-        const res = combine(variant, {
-          aggregator: this.opts.aggregator,
-          outlierFactor: this.opts.outlierFactor,
-          maxSamples: this.opts.maxSamplesPerUpdate,
-        });
-        const candidate = this.anchor.slice();
-        this.outer.step(candidate, res.values);
-        [chosen, next, result] = [variant, candidate, res];
-      }
-      if (target === undefined || anchorHashOf(next) === target) break;
+      [chosen, step] = [variant, this.outerStepWith(variant)];
+      matches = target !== undefined && anchorHashOf(step.next) === target;
+      if (target === undefined || matches) break;
     }
-    if (target !== undefined && anchorHashOf(next) !== target && chosen !== variants[0]) {
+    if (target !== undefined && !matches && chosen !== variants[0]) {
       // Neither matches: keep the default choice.
-      return this.closeRoundWith(r, variants[0], momentum, own);
+      this.outer.loadState(momentum);
+      [chosen, step] = [variants[0], this.outerStepWith(variants[0])];
     }
-    this.setAnchor(next, r + 1);
+    this.setAnchor(step.next, r + 1);
     this.book.enter(this.roundNo, this.anchorHashValue);
     return {
       contributions: chosen,
-      kept: result?.kept ?? [],
-      outliers: result?.outliers ?? [],
-      method: result?.method ?? 'none',
+      kept: step.result?.kept ?? [],
+      outliers: step.result?.outliers ?? [],
+      method: step.result?.method ?? 'none',
       ownIncluded: own !== undefined && chosen.includes(own),
     };
   }
 
-  private closeRoundWith(
-    r: number,
-    chosen: Contribution[],
-    momentum: ReturnType<OuterNesterov['state']>,
-    own: Contribution | undefined,
-  ) {
-    this.outer.loadState(momentum);
-    let result: ReturnType<typeof combine> | undefined;
-    let next = this.anchor;
-    if (chosen.length > 0) {
-      result = combine(chosen, {
-        aggregator: this.opts.aggregator,
-        outlierFactor: this.opts.outlierFactor,
-        maxSamples: this.opts.maxSamplesPerUpdate,
-      });
-      next = this.anchor.slice();
-      this.outer.step(next, result.values);
-    }
-    this.setAnchor(next, r + 1);
-    this.book.enter(this.roundNo, this.anchorHashValue);
-    return {
-      contributions: chosen,
-      kept: result?.kept ?? [],
-      outliers: result?.outliers ?? [],
-      method: result?.method ?? 'none',
-      ownIncluded: own !== undefined && chosen.includes(own),
-    };
-  }
-
-  /** The anchor hash closing round `r` from what this peer holds (without its own update) would give. */
-  private previewAnchorHash(r: number): string {
-    const cs = this.book.peek(r);
-    if (cs.length === 0) return this.anchorHashValue;
-    const momentum = this.outer.state();
-    const res = combine(cs, {
+  /**
+   * The anchor after the outer step with `contributions`' robust aggregate (from the momentum loaded
+   * now); with none (this peer's own update is late and nothing else arrived), the anchor stays.
+   */
+  private outerStepWith(contributions: Contribution[]): {
+    next: Float32Array;
+    result: ReturnType<typeof combine> | undefined;
+  } {
+    if (contributions.length === 0) return { next: this.anchor, result: undefined };
+    const result = combine(contributions, {
       aggregator: this.opts.aggregator,
       outlierFactor: this.opts.outlierFactor,
       maxSamples: this.opts.maxSamplesPerUpdate,
     });
-    const candidate = this.anchor.slice();
-    this.outer.step(candidate, res.values);
+    const next = this.anchor.slice();
+    this.outer.step(next, result.values);
+    return { next, result };
+  }
+
+  /** The anchor hash closing round `r` from what this peer holds (without its own update) would give. */
+  private previewAnchorHash(r: number): string {
+    const momentum = this.outer.state();
+    const { next } = this.outerStepWith(this.book.peek(r));
     this.outer.loadState(momentum);
-    return anchorHashOf(candidate);
+    return next === this.anchor ? this.anchorHashValue : anchorHashOf(next);
   }
 
   /** The anchor hash a strict majority of the other active peers claim for `round`, if any. */
