@@ -328,8 +328,23 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
       const c = this.anchorChoice(false);
       return c !== undefined && c.round > this.roundNo ? c : undefined;
     };
-    while (Date.now() < deadline && !target()) {
+    // A swarm starting together: once the peers waited for have all reported their anchor and none is
+    // ahead, there is no running swarm to wait for.
+    const startingTogether = () => {
+      const minPeers = this.opts.minPeers ?? 1;
+      const active = this.activePeers(Date.now());
+      return (
+        minPeers > 1 &&
+        active.length + 1 >= minPeers &&
+        active.every((id) => this.members.claimedFrom(id, 0)) &&
+        !this.anyAhead()
+      );
+    };
+    // Listens for the whole window before deciding: the first peer heard may be the only one claiming a
+    // state (a newcomer that took it would then vouch for it too).
+    while (Date.now() < deadline && !startingTogether()) {
       signal?.throwIfAborted();
+      if (Date.now() - this.lastHeartbeat >= 250) await this.heartbeat();
       await sleep(100, signal);
     }
     if (!target()) {
@@ -340,9 +355,14 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
         await sleep(250, signal);
       }
     }
-    // Peers ahead but not (yet) agreeing, say caught between two rounds: give them a few more seconds.
+    // Most peers ahead but not (yet) agreeing, say caught between two rounds: give them a few more
+    // seconds. A minority claiming to be ahead (one peer claiming round 200) is not waited for.
+    const mostAhead = () => {
+      const active = this.activePeers(Date.now());
+      return 2 * active.filter((id) => this.members.claimedFrom(id, this.roundNo + 1)).length > active.length;
+    };
     const until = Date.now() + JOIN_AGREEMENT_WAIT_MS;
-    while (!target() && this.anyAhead() && Date.now() < until) {
+    while (!target() && mostAhead() && Date.now() < until) {
       signal?.throwIfAborted();
       await sleep(100, signal);
     }
@@ -626,9 +646,8 @@ export class AveragingPeer extends TypedEventTarget<AveragingEvents> {
     await this.heartbeat();
     const deadline = Date.now() + settleMs;
     const reported = () => {
-      const active = this.activePeers(Date.now());
-      const votes = this.members.votes(active);
-      return votes.length === active.length && votes.every((v) => v.round >= this.roundNo);
+      // Every active peer has claimed an anchor for this round or a later one.
+      return this.activePeers(Date.now()).every((id) => this.members.claimedFrom(id, this.roundNo));
     };
     while (Date.now() < deadline && !reported()) await this.waitForMessage(200, signal);
     await this.checkDrift(signal);

@@ -230,6 +230,39 @@ describe('combine: robust at every size', () => {
     expect(cosine(out.values, honestMean)).toBeGreaterThan(0.8);
   });
 
+  it('2 of 8 and 1 of 5 sign-flipped ×10 sign updates, and 3 copies from one Sybil among 7, are dropped', () => {
+    // Sign updates (what the sign codec decodes to) of peers that agree little: the case where CenteredClip
+    // alone was pulled past zero by two colluding updates.
+    const d = 2048;
+    const truth = randomVector(d, 41);
+    const noise = (seed: number) => randomVector(d, seed, 3);
+    for (const [honestCount, attackers] of [
+      [6, 2],
+      [4, 1],
+      // One machine behind three identities sending one update: its copies count once.
+      [4, 3],
+    ]) {
+      const hs = Array.from({ length: honestCount }, (_, k) => {
+        const e = noise(50 + k);
+        return Float32Array.from(truth, (t, j) => 0.01 * Math.sign(t + e[j]));
+      });
+      const mean = Float32Array.from(truth, (_, j) => hs.reduce((a, h) => a + h[j], 0) / hs.length);
+      const meanAbs = mean.reduce((a, x) => a + Math.abs(10 * x), 0) / d;
+      const flip = Float32Array.from(mean, (x) => -Math.sign(x) * meanAbs);
+      const cs = [
+        ...hs.map((h, k) => contribution(`h${k}`, 1, h)),
+        ...Array.from({ length: attackers }, (_, k) => contribution(`x${k}`, 1, flip)),
+      ];
+      const out = combine(cs, opts);
+      expect(cosine(out.values, mean)).toBeGreaterThan(0.95);
+      expect(out.outliers.map((c) => c.sender).sort()).toEqual(
+        Array.from({ length: attackers }, (_, k) => `x${k}`),
+      );
+      // Clipped to the median norm: no bigger than an honest update.
+      expect(l2Norm(out.values)).toBeLessThanOrEqual(l2Norm(hs[0]) * 1.0001);
+    }
+  });
+
   it('with two updates, a ×100 or a huge claim cannot outgrow or outweigh the other', () => {
     const attacker = Float32Array.from(honest[1], (x) => 100 * x);
     const out = combine(
